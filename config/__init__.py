@@ -1,0 +1,1 @@
+"""Settings, the source catalogue and the offline demo samples."""

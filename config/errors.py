@@ -1,0 +1,59 @@
+"""The exceptions newsdesk raises, in one tree.
+
+    NewsdeskError                 anything newsdesk reports to a user as a one-line message
+    ├── ConfigError               settings or sources.yaml are invalid (names file and line)
+    ├── FetchError                a network fetch did not give a usable body
+    │   ├── SoftFetchError        worth retrying later: timeout, connection, 429, 5xx
+    │   │   └── FetchTimeout      the total deadline for one request passed
+    │   └── HardFetchError        retrying will not help: 4xx other than 408/429
+    │       └── BodyTooLarge      the decoded body passed the configured maximum
+    ├── FeedParseError            bytes that are not a feed at all
+    └── StorageError              the database cannot be reached or migrated
+
+I/O raises these; pure functions return ``None`` only when there is legitimately nothing
+(a page with no extractable article, a text with no countries).
+"""
+
+from __future__ import annotations
+
+
+class NewsdeskError(Exception):
+    """Base of every error newsdesk turns into a clear message."""
+
+
+class ConfigError(NewsdeskError):
+    """Invalid settings or source catalogue."""
+
+
+class FetchError(NewsdeskError):
+    """A fetch failed; ``status`` is the HTTP status when there was a response."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+
+
+class SoftFetchError(FetchError):
+    """A failure that may pass: retry with backoff."""
+
+
+class FetchTimeout(SoftFetchError):
+    """The request's total deadline passed."""
+
+
+class HardFetchError(FetchError):
+    """A failure that will not pass by retrying soon."""
+
+
+class BodyTooLarge(HardFetchError):
+    """The decoded body is larger than allowed."""
+
+
+class FeedParseError(NewsdeskError):
+    """The bytes could not be read as a feed."""
+
+
+class StorageError(NewsdeskError):
+    """The database is unreachable or its schema cannot be brought up to date."""

@@ -1,0 +1,78 @@
+"""Typed settings read from ``NEWSDESK_*`` environment variables (nested with ``__``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class HttpSettings(BaseModel):
+    """How newsdesk talks to the outside world: politely and within limits."""
+
+    user_agent: str = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk; monitoring desk)"
+    connect_timeout: PositiveFloat = 10.0
+    read_timeout: PositiveFloat = 20.0
+    # Whole-request ceiling: a server that trickles bytes cannot hold a worker forever.
+    total_deadline: PositiveFloat = 45.0
+    max_feed_bytes: PositiveInt = 10 * 1024 * 1024
+    max_page_bytes: PositiveInt = 5 * 1024 * 1024
+    # An HTTP proxy for every request (the demo routes its sample origin through one).
+    proxy: str | None = None
+    per_host_limit: PositiveInt = 2
+    max_concurrency: PositiveInt = 16
+    # Delays (seconds) between in-run retries of a feed fetch that failed softly.
+    retry_delays: list[float] = Field(default_factory=lambda: [2.0, 10.0])
+
+
+class PollSettings(BaseModel):
+    """Feed polling cadence and backoff."""
+
+    # A feed that keeps failing is polled less often, up to this ceiling.
+    max_backoff_seconds: PositiveInt = 6 * 3600
+    # How many sources are fetched at once.
+    concurrency: PositiveInt = 8
+
+
+class ProcessSettings(BaseModel):
+    """Article processing."""
+
+    batch_size: PositiveInt = 200
+    # An item whose page keeps failing softly is retried on later runs this many times,
+    # then falls back to its feed summary.
+    max_attempts: PositiveInt = 3
+    # A claimed item whose worker vanished is claimable again after this long.
+    claim_lease_seconds: PositiveInt = 900
+    # Pages larger than this are not handed to the extractor (it has no size limit).
+    max_extract_chars: PositiveInt = 2_000_000
+    snippet_chars: PositiveInt = 240
+
+
+class Settings(BaseSettings):
+    """All of newsdesk's settings; build with :func:`load_settings`, never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite:///./newsdesk.db"
+    sources_path: Path = CONFIG_DIR / "sources.yaml"
+    # Replaces "{base_url}" in catalogue URLs (used by the offline samples; handy for mirrors).
+    sources_base_url: str | None = None
+    # Where Prefect keeps its local state when no server is configured.
+    prefect_home: Path = Path("./.prefect")
+    # Monitored countries (ISO alpha-2); empty means all.
+    countries: list[str] = Field(default_factory=list)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    poll: PollSettings = Field(default_factory=PollSettings)
+    process: ProcessSettings = Field(default_factory=ProcessSettings)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]

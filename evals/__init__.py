@@ -1,0 +1,1 @@
+"""Offline evaluations of the extractors against shared fixtures (run with python -m)."""

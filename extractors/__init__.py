@@ -1,0 +1,1 @@
+"""Turning the outside world (feeds, pages, texts) into typed records."""

@@ -1,0 +1,1 @@
+"""Prefect flows, the local runner and the command line that wire the pipeline together."""

@@ -1,0 +1,5 @@
+"""``python -m flows`` runs the newsdesk command."""
+
+from flows.cli import main
+
+main()

@@ -1,0 +1,332 @@
+"""The ``newsdesk`` command: thin Typer commands that delegate to flows, steps and storage."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from config.durations import parse_duration
+from config.errors import NewsdeskError
+from config.settings import CONFIG_DIR, Settings, load_settings
+from flows.console import ProgressObserver, country_name, print_items, print_report
+from flows.prefect_env import configure_prefect, prefect_server_configured
+from flows.report import CycleReport
+
+app = typer.Typer(
+    name="newsdesk",
+    help="Watch foreign ministries and newsrooms for mentions of the countries you follow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(help="The source catalogue.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+
+console = Console()
+errors = Console(stderr=True)
+
+DEMO_DATABASE = "sqlite:///./newsdesk-demo.db"
+# Never resolvable (RFC 2606): the demo's requests can only reach its own sample server.
+SAMPLE_ORIGIN = "http://samples.newsdesk.invalid"
+
+
+@app.callback()
+def _options(
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database URL (overrides NEWSDESK_DATABASE_URL).", show_default=False),
+    ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(help="Source catalogue (overrides NEWSDESK_SOURCES_PATH).", show_default=False),
+    ] = None,
+) -> None:
+    # Through the environment, so Prefect flows started from here see the same settings.
+    if database:
+        os.environ["NEWSDESK_DATABASE_URL"] = database
+    if sources:
+        os.environ["NEWSDESK_SOURCES_PATH"] = str(sources)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise NewsdeskError(f"invalid NEWSDESK_* setting: {exc}") from exc
+
+
+def _run_cycle(
+    settings: Settings, *, only: list[str] | None, force: bool, use_prefect: bool | None
+) -> CycleReport:
+    """Run one cycle through Prefect when a server is configured (or asked), else in-process."""
+    if use_prefect is None:
+        use_prefect = prefect_server_configured()
+    if use_prefect:
+        configure_prefect(settings.prefect_home)
+        from flows.run import run as run_flow  # imported late: Prefect costs seconds to load
+
+        with console.status("Running the Prefect flow 'run'..."):
+            return run_flow(sources=only, force=force)
+    from flows.local import run_cycle
+    from flows.runtime import get_runtime
+
+    rt = get_runtime(settings)
+    if console.is_terminal:
+        with ProgressObserver(console) as observer:
+            return run_cycle(rt, only=only, force=force, observer=observer)
+    return run_cycle(rt, only=only, force=force)
+
+
+PrefectOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--prefect/--local",
+        help="Run as Prefect flows, or in-process. Default: Prefect when PREFECT_API_URL is set.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def run(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source id (repeatable).")
+    ] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Poll every enabled source, due or not.")
+    ] = False,
+    use_prefect: PrefectOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run one full cycle: sync sources, poll due feeds, process new items."""
+    report = _run_cycle(_settings(), only=source or None, force=all_sources, use_prefect=use_prefect)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(console, report)
+
+
+@app.command()
+def demo(
+    database: Annotated[str, typer.Option(help="Where the demo stores items.")] = DEMO_DATABASE,
+    use_prefect: PrefectOption = None,
+) -> None:
+    """Serve the bundled sample sources locally and run the whole pipeline on them."""
+    from flows.sample_server import SampleServer
+
+    samples = CONFIG_DIR / "samples"
+    with SampleServer(samples, base_url=SAMPLE_ORIGIN) as server:
+        os.environ.update(
+            {
+                "NEWSDESK_DATABASE_URL": database,
+                "NEWSDESK_SOURCES_PATH": str(samples / "sources.yaml"),
+                "NEWSDESK_SOURCES_BASE_URL": SAMPLE_ORIGIN,
+                # Every sample URL is reached through the local server, acting as a proxy.
+                "NEWSDESK_HTTP__PROXY": server.address,
+                "NEWSDESK_HTTP__RETRY_DELAYS": "[]",
+            }
+        )
+        console.print(f"Sample sources served at {server.address}; storing into {database}")
+        report = _run_cycle(_settings(), only=None, force=True, use_prefect=use_prefect)
+    print_report(console, report)
+    if report.new_items:
+        console.print(
+            "Run [bold]newsdesk demo[/] again: the feeds answer 304 and nothing new is stored."
+        )
+
+
+@app.command()
+def items(
+    country: Annotated[
+        str | None, typer.Option("--country", "-c", help="ISO code, e.g. SY.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only items discovered within e.g. 30m, 24h, 7d.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only items from this source id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """List stored items, newest first."""
+    from flows.runtime import get_runtime
+    from storage import repository as repo
+
+    cutoff = None
+    if since:
+        try:
+            cutoff = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
+        except ValueError as exc:
+            raise NewsdeskError(f"--since: {exc}") from exc
+    rt = get_runtime(_settings())
+    with rt.sessions() as session:
+        found = repo.find_items(
+            session,
+            country=country.upper() if country else None,
+            since=cutoff,
+            source_id=source,
+            limit=limit,
+        )
+    if as_json:
+        for item in found:
+            print(
+                json.dumps(
+                    {
+                        "id": item.id,
+                        "source": item.source_id,
+                        "url": item.url,
+                        "title": item.title,
+                        "published": item.published_at.isoformat() if item.published_at else None,
+                        "discovered": item.discovered_at.isoformat(),
+                        "status": item.status,
+                        "text_source": item.text_source,
+                        "countries": list(item.countries),
+                        "error": item.error,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    else:
+        print_items(console, found)
+
+
+@app.command()
+def detect(
+    file: Annotated[str, typer.Argument(help="A text file, or - for standard input.")] = "-",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the country mentions found in a text."""
+    from extractors.countries import detect as find_mentions
+    from extractors.countries import summarize
+
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NewsdeskError(f"cannot read {file}: {exc}") from exc
+    mentions = find_mentions(text)
+    summaries = summarize(text, mentions)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "countries": [
+                        {
+                            "country": s.country,
+                            "count": s.count,
+                            "first_offset": s.first_offset,
+                            "kind": s.kind,
+                            "salience": round(s.salience, 3),
+                            "snippet": s.snippet,
+                        }
+                        for s in summaries
+                    ],
+                    "mentions": [
+                        {
+                            "country": m.country,
+                            "start": m.start,
+                            "end": m.end,
+                            "surface": m.surface,
+                            "kind": m.kind,
+                        }
+                        for m in mentions
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"{len(summaries)} countries", title_justify="left")
+    for column in ("code", "country", "mentions", "first", "kind", "snippet"):
+        table.add_column(column, overflow="fold" if column == "snippet" else "ellipsis")
+    for s in summaries:
+        table.add_row(
+            s.country, country_name(s.country), str(s.count), str(s.first_offset), s.kind, s.snippet
+        )
+    console.print(table)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """Show the sources in the database with their feed health."""
+    from flows.runtime import get_runtime
+    from storage import repository as repo
+
+    rt = get_runtime(_settings())
+    with rt.sessions() as session:
+        rows = repo.list_sources(session)
+        table = Table(title=f"{len(rows)} sources", title_justify="left")
+        for column in ("id", "kind", "country", "lang", "enabled", "last status", "failures",
+                       "next poll", "feed"):
+            table.add_column(column, overflow="fold" if column == "feed" else "ellipsis")
+        for source in rows:
+            state = source.state
+            table.add_row(
+                source.id,
+                source.kind,
+                source.country,
+                source.language,
+                "yes" if source.enabled else "no",
+                str(state.last_status) if state and state.last_status else "-",
+                str(state.consecutive_failures) if state else "0",
+                state.next_poll_at.strftime("%Y-%m-%d %H:%M") if state and state.next_poll_at
+                else "now",
+                source.feed_url,
+            )
+    if not rows:
+        console.print("No sources yet: run [bold]newsdesk sources sync[/].")
+        return
+    console.print(table)
+
+
+@sources_app.command("sync")
+def sources_sync() -> None:
+    """Copy the catalogue (sources.yaml) into the database."""
+    from flows.runtime import get_runtime
+    from flows.steps import sync_catalogue
+
+    settings = _settings()
+    added, updated, disabled = sync_catalogue(get_runtime(settings))
+    console.print(
+        f"{settings.sources_path}: {added} added, {updated} updated, {disabled} disabled."
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from storage.db import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    console.print("Database schema is up to date.")
+
+
+def main() -> None:
+    """Entry point: every newsdesk error becomes one clear line and exit status 1."""
+    try:
+        app()
+    except NewsdeskError as exc:
+        # soft_wrap: a long path must stay on one line that scripts and people can grep.
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        raise SystemExit(130) from None

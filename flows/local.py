@@ -1,0 +1,123 @@
+"""One poll + process cycle run in-process with asyncio, without Prefect.
+
+The CLI uses this when no Prefect server is configured: Prefect's temporary server costs
+15 to 35 s per process, which is most of a demo. The steps are the ones the flows run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+import httpx
+
+from config.errors import FetchError, SoftFetchError
+from extractors.http import FetchResult, HostLimiter, build_client
+from flows import steps
+from flows.report import CycleReport, build_report
+from flows.runtime import Runtime
+from storage.records import FeedToPoll
+
+
+class Observer(Protocol):
+    """Told about progress, e.g. by a Rich progress bar."""
+
+    def stage(self, name: str, total: int) -> None: ...
+
+    def advance(self, name: str) -> None: ...
+
+
+class _Silent:
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, name: str) -> None:
+        pass
+
+
+def run_cycle(
+    rt: Runtime,
+    *,
+    only: Collection[str] | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+) -> CycleReport:
+    """Sync the catalogue, poll due feeds, process pending items; return the report."""
+    return asyncio.run(
+        run_cycle_async(rt, only=only, force=force, observer=observer)
+    )
+
+
+async def run_cycle_async(
+    rt: Runtime,
+    *,
+    only: Collection[str] | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+) -> CycleReport:
+    observer = observer or _Silent()
+    started = time.perf_counter()
+    added, _, _ = await asyncio.to_thread(steps.sync_catalogue, rt)
+    feeds = await asyncio.to_thread(steps.due_feeds, rt, only, force=force)
+    limiter = HostLimiter(rt.settings.http.per_host_limit)
+    async with build_client(rt.settings.http) as client:
+        observer.stage("poll", len(feeds))
+        polls = await _poll_all(rt, client, limiter, feeds, observer)
+        sources = await asyncio.to_thread(steps.sources_with_work, rt)
+        observer.stage("process", len(sources))
+
+        async def process(source_id: str) -> steps.ProcessOutcome:
+            outcome = await steps.process_source(rt, source_id, client=client, limiter=limiter)
+            observer.advance("process")
+            return outcome
+
+        processes = await asyncio.gather(*(process(source_id) for source_id in sources))
+    return await asyncio.to_thread(
+        build_report,
+        rt,
+        sources_added=added,
+        polls=polls,
+        processes=processes,
+        seconds=time.perf_counter() - started,
+        orchestrator="local",
+    )
+
+
+async def _poll_all(
+    rt: Runtime,
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    feeds: Sequence[FeedToPoll],
+    observer: Observer,
+) -> list[steps.PollOutcome]:
+    gate = asyncio.Semaphore(rt.settings.poll.concurrency)
+
+    async def poll(feed: FeedToPoll) -> steps.PollOutcome:
+        async with gate:
+            try:
+                result = await _with_retries(rt, client, limiter, feed)
+            except FetchError as exc:
+                outcome = await asyncio.to_thread(steps.record_feed_failure, rt, feed, exc)
+            else:
+                outcome = await asyncio.to_thread(steps.store_feed, rt, feed, result)
+        observer.advance("poll")
+        return outcome
+
+    return list(await asyncio.gather(*(poll(feed) for feed in feeds)))
+
+
+async def _with_retries(
+    rt: Runtime, client: httpx.AsyncClient, limiter: HostLimiter, feed: FeedToPoll
+) -> FetchResult:
+    """Fetch with the same soft-failure retry policy the Prefect task uses."""
+    delays = list(rt.settings.http.retry_delays)
+    while True:
+        try:
+            async with limiter.slot(feed.feed_url):
+                return await steps.fetch_feed(client, rt, feed)
+        except SoftFetchError:
+            if not delays:
+                raise
+            await asyncio.sleep(delays.pop(0))

@@ -1,0 +1,55 @@
+"""The ``poll`` flow: one task per due source fetches its feed and stores new items."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+from prefect.tasks import Task
+
+from config.errors import FetchError, SoftFetchError
+from flows import steps
+from flows.runtime import get_runtime
+from storage.records import FeedToPoll
+
+
+def _soft_failure(_task: Task[..., object], _run: TaskRun, state: State[object]) -> bool:
+    """Retry only failures that may pass (timeouts, 5xx, 429); a 404 will not."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, SoftFetchError)
+
+
+@task(
+    name="poll-source",
+    task_run_name="poll {feed.source_id}",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=_soft_failure,
+)
+def poll_source(feed: FeedToPoll) -> steps.PollOutcome:
+    return steps.poll_feed_blocking(get_runtime(), feed)
+
+
+@flow(name="poll", log_prints=False)
+def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.PollOutcome]:
+    """Sync the catalogue and poll every due feed (or only ``sources``)."""
+    logger = get_run_logger()
+    rt = get_runtime()
+    added, updated, disabled = steps.sync_catalogue(rt)
+    logger.info("catalogue: %d added, %d updated, %d disabled", added, updated, disabled)
+    feeds = steps.due_feeds(rt, sources, force=force)
+    delays = rt.settings.http.retry_delays
+    task_with_retries = poll_source.with_options(
+        retries=len(delays), retry_delay_seconds=list(delays)
+    )
+    futures = [(feed, task_with_retries.submit(feed)) for feed in feeds]
+    outcomes: list[steps.PollOutcome] = []
+    for feed, future in futures:
+        try:
+            outcomes.append(future.result())
+        except FetchError as exc:
+            outcomes.append(steps.record_feed_failure(rt, feed, exc))
+    new = sum(len(o.new_item_ids) for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    logger.info("polled %d feeds: %d new items, %d failed", len(outcomes), new, failed)
+    return outcomes

@@ -1,0 +1,29 @@
+"""The ``process`` flow: one task per source fetches, extracts and analyses its pending items."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import steps
+from flows.runtime import get_runtime
+
+
+@task(name="process-source", task_run_name="process {source_id}", cache_policy=NO_CACHE)
+def process_source(source_id: str) -> steps.ProcessOutcome:
+    # No task retries: each item's own failures are recorded and retried on a later run.
+    return steps.process_source_blocking(get_runtime(), source_id)
+
+
+@flow(name="process", log_prints=False)
+def process() -> list[steps.ProcessOutcome]:
+    """Process every claimable item, one task per source that has some."""
+    logger = get_run_logger()
+    rt = get_runtime()
+    sources = steps.sources_with_work(rt)
+    futures = [process_source.submit(source_id) for source_id in sources]
+    outcomes = [future.result() for future in futures]
+    done = sum(len(o.done) for o in outcomes)
+    failed = sum(len(o.failed) for o in outcomes)
+    logger.info("processed %d items from %d sources, %d failed", done, len(sources), failed)
+    return outcomes

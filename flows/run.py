@@ -1,0 +1,33 @@
+"""The ``run`` flow: poll then process, with a summary artifact for the Prefect UI."""
+
+from __future__ import annotations
+
+import time
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from flows.poll import poll
+from flows.process import process
+from flows.report import CycleReport, build_report, markdown
+from flows.runtime import get_runtime
+
+
+@flow(name="run")
+def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
+    """One full cycle: sync the catalogue, poll due feeds, process pending items."""
+    started = time.perf_counter()
+    polls = poll(sources=sources, force=force)
+    processes = process()
+    report = build_report(
+        get_runtime(),
+        sources_added=0,
+        polls=polls,
+        processes=processes,
+        seconds=time.perf_counter() - started,
+        orchestrator="prefect",
+    )
+    create_markdown_artifact(
+        key="newsdesk-cycle", markdown=markdown(report), description="newsdesk cycle summary"
+    )
+    return report

@@ -1,0 +1,379 @@
+"""The pipeline's steps as plain functions: what each Prefect task runs, callable without it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+import httpx
+
+from config.errors import FeedParseError, FetchError, HardFetchError, SoftFetchError
+from config.sources import load_sources
+from extractors.articles import extract_article
+from extractors.countries import Mention, detect, summarize
+from extractors.feeds import FeedEntry, parse_feed
+from extractors.http import FetchResult, HostLimiter, build_client, fetch
+from extractors.urls import canonical_url
+from flows.runtime import Runtime
+from storage import repository as repo
+from storage.db import transaction
+from storage.records import (
+    ClaimedItem,
+    CountryRow,
+    FeedToPoll,
+    NewItem,
+    ProcessedItem,
+)
+
+log = logging.getLogger(__name__)
+
+PollStatus = Literal["fetched", "not_modified", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What polling one feed did."""
+
+    source_id: str
+    status: PollStatus
+    entries: int = 0
+    new_item_ids: tuple[int, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessOutcome:
+    """What processing one source's pending items did."""
+
+    source_id: str
+    done: tuple[int, ...] = ()
+    from_summary: tuple[int, ...] = ()
+    failed: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemResult:
+    item: ClaimedItem
+    processed: ProcessedItem | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Counters:
+    done: list[int] = field(default_factory=list)
+    from_summary: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+def sync_catalogue(rt: Runtime) -> tuple[int, int, int]:
+    """Load sources.yaml and mirror it into the database: (added, updated, disabled)."""
+    catalogue = load_sources(rt.settings.sources_path, base_url=rt.settings.sources_base_url)
+    with transaction(rt.sessions) as session:
+        return repo.sync_sources(session, catalogue)
+
+
+def due_feeds(
+    rt: Runtime, only: Collection[str] | None = None, *, force: bool = False
+) -> list[FeedToPoll]:
+    with rt.sessions() as session:
+        return repo.due_feeds(session, rt.now(), only, force=force)
+
+
+# --- poll -----------------------------------------------------------------------------------
+
+
+async def fetch_feed(client: httpx.AsyncClient, rt: Runtime, feed: FeedToPoll) -> FetchResult:
+    """Conditional GET of a feed; raises FetchError. The only network step of polling."""
+    http = rt.settings.http
+    return await fetch(
+        client,
+        feed.feed_url,
+        max_bytes=http.max_feed_bytes,
+        deadline=http.total_deadline,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+    )
+
+
+def poll_feed_blocking(rt: Runtime, feed: FeedToPoll) -> PollOutcome:
+    """Fetch a feed (raising FetchError for the caller's retry policy) and store it."""
+
+    async def run() -> FetchResult:
+        async with build_client(rt.settings.http) as client:
+            return await fetch_feed(client, rt, feed)
+
+    return store_feed(rt, feed, asyncio.run(run()))
+
+
+def store_feed(rt: Runtime, feed: FeedToPoll, result: FetchResult) -> PollOutcome:
+    """Parse a fetched feed, insert its new entries as pending items, remember validators.
+
+    A 304 costs no parsing. A body that is not a feed counts as a failed poll.
+    """
+    now = rt.now()
+    if result.not_modified:
+        with transaction(rt.sessions) as session:
+            repo.record_poll_success(
+                session, feed, now, status=304, etag=None, last_modified=None
+            )
+        return PollOutcome(feed.source_id, "not_modified")
+    try:
+        parsed = parse_feed(result.body, url=result.url, content_type=result.content_type)
+    except FeedParseError as exc:
+        return record_feed_failure(rt, feed, HardFetchError(feed.feed_url, str(exc), 200))
+    rows = to_new_items(parsed.entries, default_language=parsed.language)
+    with transaction(rt.sessions) as session:
+        new_ids = repo.insert_new_items(session, feed.source_id, rows, now)
+        repo.record_poll_success(
+            session,
+            feed,
+            now,
+            status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            problem=parsed.problem,
+        )
+    return PollOutcome(
+        feed.source_id,
+        "fetched",
+        entries=len(parsed.entries),
+        new_item_ids=tuple(new_ids),
+        problem=parsed.problem,
+    )
+
+
+def to_new_items(entries: Sequence[FeedEntry], *, default_language: str | None) -> list[NewItem]:
+    """Entries with a usable link, keyed by canonical URL; entries without one are skipped."""
+    rows: list[NewItem] = []
+    for entry in entries:
+        url = canonical_url(entry.link) if entry.link else None
+        if url is None:
+            continue
+        rows.append(
+            NewItem(
+                url=url,
+                guid=entry.guid,
+                title=entry.title,
+                summary=entry.summary,
+                author=entry.author,
+                published_at=entry.published,
+                language=entry.language or default_language,
+            )
+        )
+    return rows
+
+
+def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: FetchError) -> PollOutcome:
+    """Count the failure against the feed and back its next poll off."""
+    with transaction(rt.sessions) as session:
+        failures = repo.record_poll_failure(
+            session,
+            feed,
+            rt.now(),
+            error=error.reason,
+            status=error.status,
+            max_backoff_seconds=rt.settings.poll.max_backoff_seconds,
+        )
+    log.warning("feed %s failed (%d in a row): %s", feed.source_id, failures, error)
+    return PollOutcome(feed.source_id, "failed", problem=error.reason)
+
+
+# --- process --------------------------------------------------------------------------------
+
+
+def sources_with_work(rt: Runtime) -> list[str]:
+    with rt.sessions() as session:
+        return repo.sources_with_work(session, rt.now(), rt.settings.process.max_attempts)
+
+
+def claim_items(rt: Runtime, source_id: str | None = None) -> list[ClaimedItem]:
+    settings = rt.settings.process
+    with transaction(rt.sessions) as session:
+        return repo.claim_items(
+            session,
+            rt.now(),
+            lease=timedelta(seconds=settings.claim_lease_seconds),
+            limit=settings.batch_size,
+            max_attempts=settings.max_attempts,
+            source_id=source_id,
+        )
+
+
+async def process_source(
+    rt: Runtime,
+    source_id: str,
+    *,
+    client: httpx.AsyncClient | None = None,
+    limiter: HostLimiter | None = None,
+) -> ProcessOutcome:
+    """Claim a source's pending items, fetch and analyse them concurrently, store each."""
+    items = claim_items(rt, source_id)
+    if not items:
+        return ProcessOutcome(source_id)
+    limiter = limiter or HostLimiter(rt.settings.http.per_host_limit)
+    counters = _Counters()
+    if client is None:
+        async with build_client(rt.settings.http) as own_client:
+            await _process_items(rt, own_client, limiter, items, counters)
+    else:
+        await _process_items(rt, client, limiter, items, counters)
+    return ProcessOutcome(
+        source_id,
+        done=tuple(counters.done),
+        from_summary=tuple(counters.from_summary),
+        failed=tuple(counters.failed),
+    )
+
+
+def process_source_blocking(rt: Runtime, source_id: str) -> ProcessOutcome:
+    return asyncio.run(process_source(rt, source_id))
+
+
+async def _process_items(
+    rt: Runtime,
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    items: Sequence[ClaimedItem],
+    counters: _Counters,
+) -> None:
+    async def one(item: ClaimedItem) -> None:
+        try:
+            result = await analyse_item(rt, client, limiter, item)
+        except Exception as exc:  # one bad item must not sink its batch
+            log.exception("item %s crashed", item.id)
+            result = _ItemResult(item, error=f"{type(exc).__name__}: {exc}")
+        await asyncio.to_thread(_store_result, rt, result, counters)
+
+    await asyncio.gather(*(one(item) for item in items))
+
+
+async def analyse_item(
+    rt: Runtime, client: httpx.AsyncClient, limiter: HostLimiter, item: ClaimedItem
+) -> _ItemResult:
+    """Fetch the page and extract it, or fall back to the feed summary; then detect."""
+    http = rt.settings.http
+    settings = rt.settings.process
+    note: str | None = None
+    try:
+        async with limiter.slot(item.url):
+            page = await fetch(
+                client, item.url, max_bytes=http.max_page_bytes, deadline=http.total_deadline
+            )
+    except SoftFetchError as exc:
+        if item.attempts < settings.max_attempts:
+            return _ItemResult(item, error=f"page: {exc.reason} (will retry)")
+        note = f"page: {exc.reason} after {item.attempts} attempts"
+    except HardFetchError as exc:
+        note = f"page: {exc.reason}"
+    else:
+        article = await asyncio.to_thread(
+            extract_article, page.body, url=page.url, max_chars=settings.max_extract_chars
+        )
+        if article is not None:
+            return _ItemResult(
+                item,
+                processed=analyse_text(
+                    rt,
+                    article.text,
+                    text_source="page",
+                    title=item.title or article.title,
+                    language=article.language or item.language,
+                    author=article.author,
+                    published=_midnight_utc(article.published),
+                ),
+            )
+        note = "page: no article text could be extracted"
+    fallback = item.summary or item.title
+    if not fallback:
+        return _ItemResult(item, error=f"{note}; the feed gave no summary to fall back on")
+    return _ItemResult(
+        item,
+        processed=analyse_text(
+            rt,
+            fallback,
+            text_source="summary",
+            title=item.title,
+            language=item.language,
+            note=note,
+        ),
+    )
+
+
+def analyse_text(
+    rt: Runtime,
+    text: str,
+    *,
+    text_source: str,
+    title: str | None,
+    language: str | None,
+    author: str | None = None,
+    published: datetime | None = None,
+    note: str | None = None,
+) -> ProcessedItem:
+    """Detect countries in a text and package what will be stored."""
+    monitored = rt.settings.countries or None
+    mentions = detect(text, title=title, language=language, countries=monitored)
+    summaries = summarize(
+        text, mentions, title=title, snippet_chars=rt.settings.process.snippet_chars
+    )
+    return ProcessedItem(
+        text=text,
+        text_source=text_source,
+        content_hash=content_hash(text),
+        countries=tuple(
+            CountryRow(
+                country=s.country,
+                count=s.count,
+                first_offset=s.first_offset,
+                snippet=s.snippet,
+                kind=s.kind,
+                salience=s.salience,
+                spans=_spans(mentions, s.country),
+            )
+            for s in summaries
+        ),
+        title=title,
+        author=author,
+        published_at=published,
+        language=language,
+        note=note,
+    )
+
+
+def _midnight_utc(day: date | None) -> datetime | None:
+    """Pages give a publication day, rarely a reliable time and zone."""
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+def _spans(mentions: Sequence[Mention], country: str) -> list[list[int | str]]:
+    return [[m.start, m.end, m.kind] for m in mentions if m.country == country]
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case and spacing normalised, to spot the same story twice."""
+    normalised = " ".join(text.casefold().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _store_result(rt: Runtime, result: _ItemResult, counters: _Counters) -> None:
+    now = rt.now()
+    with transaction(rt.sessions) as session:
+        if result.processed is not None:
+            repo.complete_item(session, result.item.id, result.processed, now)
+        else:
+            repo.fail_item(session, result.item.id, result.error or "unknown error", now)
+    if result.processed is None:
+        counters.failed.append((result.item.id, result.error or "unknown error"))
+    elif result.processed.text_source == "summary":
+        counters.from_summary.append(result.item.id)
+        counters.done.append(result.item.id)
+    else:
+        counters.done.append(result.item.id)

@@ -1,0 +1,360 @@
+"""Every SQL statement newsdesk runs, behind functions named for what they do."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from config.sources import SourceConfig
+from storage.models import FeedState, Item, Mention, Source
+from storage.records import ClaimedItem, FeedToPoll, ItemView, NewItem, ProcessedItem
+
+
+def sync_sources(session: Session, catalogue: Sequence[SourceConfig]) -> tuple[int, int, int]:
+    """Make the sources table match the catalogue; returns (added, updated, disabled).
+
+    Sources that left the catalogue are disabled, not deleted: their items keep their origin.
+    """
+    existing = {source.id: source for source in session.scalars(select(Source))}
+    added = updated = disabled = 0
+    wanted = {entry.id for entry in catalogue}
+    for entry in catalogue:
+        values = {
+            "name": entry.name,
+            "kind": entry.kind,
+            "country": entry.country,
+            "language": entry.language,
+            "feed_url": entry.feed_url,
+            "poll_interval": entry.poll_interval,
+            "enabled": entry.enabled,
+        }
+        row = existing.get(entry.id)
+        if row is None:
+            session.add(Source(id=entry.id, **values))
+            added += 1
+            continue
+        changed = False
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                changed = True
+        if row.feed_url != entry.feed_url and row.state is not None:
+            # Validators of another URL mean nothing here.
+            row.state.etag = row.state.last_modified = None
+        updated += changed
+    for source_id, row in existing.items():
+        if source_id not in wanted and row.enabled:
+            row.enabled = False
+            disabled += 1
+    session.flush()
+    return added, updated, disabled
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(
+        session.scalars(select(Source).options(selectinload(Source.state)).order_by(Source.id))
+    )
+
+
+def due_feeds(
+    session: Session,
+    now: datetime,
+    only: Collection[str] | None = None,
+    *,
+    force: bool = False,
+) -> list[FeedToPoll]:
+    """Enabled sources whose next poll time has come (all enabled ones with ``force``)."""
+    query = (
+        select(Source, FeedState)
+        .outerjoin(FeedState, FeedState.source_id == Source.id)
+        .where(Source.enabled.is_(True))
+        .order_by(Source.id)
+    )
+    if not force:
+        query = query.where(or_(FeedState.next_poll_at.is_(None), FeedState.next_poll_at <= now))
+    if only is not None:
+        query = query.where(Source.id.in_(list(only)))
+    return [
+        FeedToPoll(
+            source_id=source.id,
+            feed_url=source.feed_url,
+            poll_interval=source.poll_interval,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+        )
+        for source, state in session.execute(query)
+    ]
+
+
+def _state(session: Session, source_id: str) -> FeedState:
+    state = session.get(FeedState, source_id)
+    if state is None:
+        state = FeedState(source_id=source_id, consecutive_failures=0)
+        session.add(state)
+    return state
+
+
+def record_poll_success(
+    session: Session,
+    feed: FeedToPoll,
+    now: datetime,
+    *,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    problem: str | None = None,
+) -> None:
+    """Remember the validators for the next conditional GET and schedule the next poll."""
+    state = _state(session, feed.source_id)
+    if status != 304:
+        # A 304 carries no new validators worth trusting over the ones that earned it.
+        state.etag = etag
+        state.last_modified = last_modified
+    state.last_status = status
+    state.last_error = problem
+    state.last_polled_at = now
+    state.last_success_at = now
+    state.consecutive_failures = 0
+    state.next_poll_at = now + timedelta(seconds=feed.poll_interval)
+
+
+def record_poll_failure(
+    session: Session,
+    feed: FeedToPoll,
+    now: datetime,
+    *,
+    error: str,
+    status: int | None,
+    max_backoff_seconds: int,
+) -> int:
+    """Count a failure and push the next poll back exponentially; returns the failure count."""
+    state = _state(session, feed.source_id)
+    failures = (state.consecutive_failures or 0) + 1
+    state.consecutive_failures = failures
+    state.last_status = status
+    state.last_error = error[:2000]
+    state.last_polled_at = now
+    delay = min(feed.poll_interval * 2 ** min(failures, 16), max_backoff_seconds)
+    state.next_poll_at = now + timedelta(seconds=max(delay, feed.poll_interval))
+    return failures
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
+def insert_new_items(
+    session: Session, source_id: str, entries: Sequence[NewItem], now: datetime
+) -> list[int]:
+    """Insert entries not seen before (by canonical URL) as pending; returns the new ids."""
+    unique: dict[str, NewItem] = {}
+    for entry in entries:
+        unique.setdefault(entry.url, entry)
+    if not unique:
+        return []
+    rows = [
+        {
+            "source_id": source_id,
+            "url": entry.url,
+            "guid": entry.guid,
+            "title": entry.title,
+            "summary": entry.summary,
+            "author": entry.author,
+            "published_at": entry.published_at,
+            "language": entry.language,
+            "discovered_at": now,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for entry in unique.values()
+    ]
+    statement = (
+        _insert(session)(Item)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Item.url])
+        .returning(Item.id)
+    )
+    return list(session.scalars(statement))
+
+
+def _claimable(now: datetime, max_attempts: int) -> ColumnElement[bool]:
+    return or_(
+        Item.status == "pending",
+        and_(Item.status == "failed", Item.attempts < max_attempts),
+        # A worker that died mid-batch leaves its lease to expire.
+        and_(Item.status == "processing", Item.claimed_until < now),
+    )
+
+
+def sources_with_work(session: Session, now: datetime, max_attempts: int) -> list[str]:
+    query = (
+        select(Item.source_id)
+        .where(_claimable(now, max_attempts))
+        .distinct()
+        .order_by(Item.source_id)
+    )
+    return list(session.scalars(query))
+
+
+def claim_items(
+    session: Session,
+    now: datetime,
+    *,
+    lease: timedelta,
+    limit: int,
+    max_attempts: int,
+    source_id: str | None = None,
+) -> list[ClaimedItem]:
+    """Lease up to ``limit`` claimable items to this worker and count the attempt.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED so concurrent workers take disjoint
+    batches; the UPDATE repeats the condition so a row claimed meanwhile is never taken twice.
+    """
+    query = select(Item.id).where(_claimable(now, max_attempts)).order_by(Item.id).limit(limit)
+    if source_id is not None:
+        query = query.where(Item.source_id == source_id)
+    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    claimed = session.execute(
+        update(Item)
+        .where(Item.id.in_(ids), _claimable(now, max_attempts))
+        .values(status="processing", claimed_until=now + lease, attempts=Item.attempts + 1)
+        .returning(
+            Item.id,
+            Item.source_id,
+            Item.url,
+            Item.title,
+            Item.summary,
+            Item.language,
+            Item.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(
+        (
+            ClaimedItem(
+                id=row.id,
+                source_id=row.source_id,
+                url=row.url,
+                title=row.title,
+                summary=row.summary,
+                language=row.language,
+                attempts=row.attempts,
+            )
+            for row in claimed
+        ),
+        key=lambda item: item.id,
+    )
+
+
+def complete_item(session: Session, item_id: int, result: ProcessedItem, now: datetime) -> None:
+    """Store the text, its mentions and the done status together."""
+    item = session.get(Item, item_id)
+    if item is None:
+        return
+    session.execute(delete(Mention).where(Mention.item_id == item_id))
+    item.text = result.text
+    item.text_source = result.text_source
+    item.content_hash = result.content_hash
+    item.fetched_at = now
+    item.status = "done"
+    item.claimed_until = None
+    item.error = result.note
+    # The page knows its own metadata better than a feed that left it out.
+    item.title = item.title or result.title
+    item.author = item.author or result.author
+    item.published_at = item.published_at or result.published_at
+    item.language = result.language or item.language
+    for row in result.countries:
+        session.add(
+            Mention(
+                item_id=item_id,
+                country=row.country,
+                count=row.count,
+                first_offset=row.first_offset,
+                snippet=row.snippet,
+                kind=row.kind,
+                salience=row.salience,
+                spans=row.spans,
+            )
+        )
+
+
+def fail_item(session: Session, item_id: int, error: str, now: datetime) -> None:
+    """Mark an item failed with its reason; it is claimable again while attempts remain."""
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id)
+        .values(status="failed", error=error[:2000], claimed_until=None, fetched_at=now)
+    )
+
+
+def find_items(
+    session: Session,
+    *,
+    country: str | None = None,
+    since: datetime | None = None,
+    source_id: str | None = None,
+    limit: int = 100,
+) -> list[ItemView]:
+    """Items newest first, optionally only those mentioning ``country``."""
+    query = select(Item).options(selectinload(Item.mentions)).order_by(Item.id.desc()).limit(limit)
+    if country is not None:
+        query = query.where(
+            Item.id.in_(select(Mention.item_id).where(Mention.country == country.upper()))
+        )
+    if since is not None:
+        query = query.where(Item.discovered_at >= since)
+    if source_id is not None:
+        query = query.where(Item.source_id == source_id)
+    return [
+        ItemView(
+            id=item.id,
+            source_id=item.source_id,
+            url=item.url,
+            title=item.title,
+            published_at=item.published_at,
+            discovered_at=item.discovered_at,
+            status=item.status,
+            text_source=item.text_source,
+            countries=tuple(
+                m.country for m in sorted(item.mentions, key=lambda m: -m.salience)
+            ),
+            error=item.error,
+        )
+        for item in session.scalars(query)
+    ]
+
+
+def country_counts(session: Session, item_ids: Collection[int]) -> list[tuple[str, int]]:
+    """How many of the given items mention each country, most first."""
+    if not item_ids:
+        return []
+    query = (
+        select(Mention.country, func.count(Mention.item_id))
+        .where(Mention.item_id.in_(list(item_ids)))
+        .group_by(Mention.country)
+        .order_by(func.count(Mention.item_id).desc(), Mention.country)
+    )
+    return [(country, count) for country, count in session.execute(query)]
+
+
+def status_counts(session: Session, item_ids: Collection[int]) -> dict[str, int]:
+    if not item_ids:
+        return {}
+    query = (
+        select(Item.status, func.count())
+        .where(Item.id.in_(list(item_ids)))
+        .group_by(Item.status)
+    )
+    return {status: count for status, count in session.execute(query)}

@@ -1,0 +1,127 @@
+"""A real HTTP server on 127.0.0.1 for tests: files from a folder plus scripted responses."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Scripted:
+    """A canned response for one path."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    gzip: bool = False
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+
+
+class TestServer:
+    """Serves files written under ``root`` (with ETag/Last-Modified and 304s) and scripted paths."""
+
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.scripted: dict[str, Scripted] = {}
+        self.seen: list[Seen] = []
+        handler = type("Handler", (_Handler,), {"owner": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/{path.lstrip('/')}"
+
+    def write(self, path: str, content: str | bytes) -> str:
+        """Write a file to serve; ``{base}`` in text is replaced by the server's address."""
+        target = self.root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.replace("{base}", self.url("").rstrip("/")).encode("utf-8")
+        target.write_bytes(content)
+        return self.url(path)
+
+    def requests_to(self, path: str) -> list[Seen]:
+        return [s for s in self.seen if urlsplit(s.path).path == "/" + path.lstrip("/")]
+
+    def __enter__(self) -> TestServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: TestServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        self.owner.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
+        scripted = self.owner.scripted.get(path)
+        if scripted is not None:
+            self._scripted(scripted)
+            return
+        target = self.owner.root / path.lstrip("/")
+        if not target.is_file():
+            self._reply(404, b"not found", {"Content-Type": "text/plain"})
+            return
+        body = target.read_bytes()
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        headers = {"ETag": etag, "Last-Modified": "Sat, 28 Nov 2026 08:00:00 GMT"}
+        if self.headers.get("If-None-Match") == etag:
+            self._reply(304, b"", headers)
+            return
+        suffix = target.suffix
+        headers["Content-Type"] = (
+            "text/html; charset=utf-8" if suffix == ".html" else "application/xml"
+        )
+        self._reply(200, body, headers)
+
+    def _scripted(self, scripted: Scripted) -> None:
+        if scripted.delay:
+            time.sleep(scripted.delay)
+        body = scripted.body
+        headers = dict(scripted.headers)
+        if scripted.gzip:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        self._reply(scripted.status, body, headers)
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -1,0 +1,145 @@
+"""The command line, driven through Typer's runner and as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str]:  # noqa: A002
+    result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def all_commands() -> list[list[str]]:
+    root = get_command(app)
+    paths: list[list[str]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        paths.append(path)
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+
+    walk(root, [])
+    return paths
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "newsdesk")
+def test_every_command_has_help(path: list[str]) -> None:
+    code, output = invoke(*path, "--help")
+    assert code == 0
+    command = get_command(app)
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert command.help, f"{' '.join(path)} has no help text"
+
+
+def test_demo_twice_stores_samples_once(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'demo.db'}"
+
+    code, first = invoke("demo", "--database", database, "--local")
+    assert code == 0, first
+    code, second = invoke("demo", "--database", database, "--local")
+    assert code == 0, second
+
+    new_first = int(_row(first, "new items"))
+    assert new_first >= 15
+    assert _row(second, "new items") == "0"
+    assert _row(second, "not modified (304)") == _row(second, "sources polled")
+    assert "No new items" in second
+
+    code, listed = invoke("--database", database, "items", "--json", "--limit", "1000")
+    rows = [json.loads(line) for line in listed.splitlines()]
+    # One sample story is linked from two feeds: it is stored once.
+    assert len(rows) == new_first
+    assert len({row["url"] for row in rows}) == len(rows)
+    assert sum(row["text_source"] == "summary" for row in rows) == 1
+    assert any("PK" in row["countries"] for row in rows)
+
+    code, syria = invoke("--database", database, "items", "--country", "sy", "--json")
+    assert code == 0
+    assert syria.strip()
+    assert all("SY" in json.loads(line)["countries"] for line in syria.splitlines())
+
+
+def _row(output: str, label: str) -> str:
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
+        if cells and cells[0] == label:
+            return cells[-1]
+    raise AssertionError(f"no row {label!r} in:\n{output}")
+
+
+def test_detect_prints_mentions_as_json() -> None:
+    code, output = invoke(
+        "detect", "-", "--json", input="Talks in Islamabad: Pakistan and Syria agreed."
+    )
+    assert code == 0
+    data = json.loads(output)
+    assert {c["country"] for c in data["countries"]} == {"PK", "SY"}
+    assert any(m["surface"] == "Islamabad" and m["kind"] == "capital" for m in data["mentions"])
+
+
+def test_items_rejects_a_bad_since(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "--database", f"sqlite:///{tmp_path}/x.db",
+         "items", "--since", "yesterday"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: --since: 'yesterday' is not a duration" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_catalogue_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    catalogue = tmp_path / "sources.yaml"
+    catalogue.write_text("sources:\n  - id: x\n    kind: radio\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "--database", f"sqlite:///{tmp_path}/x.db",
+         "--sources", str(catalogue), "sources", "sync"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"error: {catalogue}:2: sources.0.name: Field required" in result.stderr
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "--database",
+         "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2", "sources", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_detect_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "detect", str(tmp_path / "nope.txt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: cannot read" in result.stderr

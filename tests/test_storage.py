@@ -1,0 +1,193 @@
+"""The repository on real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.errors import StorageError
+from config.sources import SourceConfig
+from storage import repository as repo
+from storage.db import open_database, schema_is_current, session_factory
+from storage.models import Item, Source
+from storage.records import CountryRow, FeedToPoll, NewItem, ProcessedItem
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def source(source_id: str, url: str = "https://example.org/feed.xml") -> SourceConfig:
+    return SourceConfig(
+        id=source_id,
+        name=f"Source {source_id}",
+        kind="news",
+        country="FR",
+        language="fr",
+        feed_url=url,
+        poll_interval=600,
+    )
+
+
+def entry(url: str, title: str = "t") -> NewItem:
+    return NewItem(
+        url=url, guid=url, title=title, summary="s", author=None, published_at=NOW, language="en"
+    )
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return open_database(database_url)
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        repo.sync_sources(session, [source("a"), source("b")])
+    return factory
+
+
+def test_first_use_migrates_to_head(engine: Engine) -> None:
+    assert schema_is_current(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"sources", "feed_states", "items", "mentions", "alembic_version"} <= tables
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StorageError, match="cannot reach the database"):
+        open_database("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def test_sync_adds_updates_and_disables(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        result = repo.sync_sources(
+            session, [source("a", "https://example.org/new.xml"), source("c")]
+        )
+    assert result == (1, 1, 1)
+    with sessions() as session:
+        rows = {s.id: s for s in session.scalars(select(Source))}
+    assert rows["a"].feed_url == "https://example.org/new.xml"
+    assert rows["b"].enabled is False
+    assert rows["c"].enabled is True
+
+
+def test_insert_returns_only_new_ids_and_ignores_known_urls(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        first = repo.insert_new_items(
+            session, "a", [entry("https://x.org/1"), entry("https://x.org/2")], NOW
+        )
+    with sessions.begin() as session:
+        second = repo.insert_new_items(
+            session, "b", [entry("https://x.org/2"), entry("https://x.org/3")], NOW
+        )
+    assert len(first) == 2
+    assert len(second) == 1
+    with sessions() as session:
+        owners = {url: sid for url, sid in session.execute(select(Item.url, Item.source_id))}
+    # The item stays with the source that found it first.
+    assert owners == {"https://x.org/1": "a", "https://x.org/2": "a", "https://x.org/3": "b"}
+
+
+def test_claim_leases_items_and_a_second_claim_gets_none(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        repo.insert_new_items(session, "a", [entry(f"https://x.org/{n}") for n in range(3)], NOW)
+
+    def claim(now: datetime) -> list[int]:
+        with sessions.begin() as session:
+            got = repo.claim_items(
+                session, now, lease=timedelta(minutes=15), limit=10, max_attempts=3
+            )
+        return [item.id for item in got]
+
+    first = claim(NOW)
+    assert len(first) == 3
+    assert claim(NOW + timedelta(minutes=1)) == []
+    # A worker that died leaves its lease to expire; then the items can be claimed again.
+    assert claim(NOW + timedelta(minutes=16)) == first
+    with sessions() as session:
+        assert {i.attempts for i in session.scalars(select(Item))} == {2}
+
+
+def test_failed_items_are_claimable_until_attempts_run_out(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        [item_id] = repo.insert_new_items(session, "a", [entry("https://x.org/1")], NOW)
+    for attempt in range(2):
+        with sessions.begin() as session:
+            claimed = repo.claim_items(
+                session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2
+            )
+            assert [c.id for c in claimed] == [item_id], attempt
+            repo.fail_item(session, item_id, "HTTP 503", NOW)
+    with sessions.begin() as session:
+        assert repo.claim_items(session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2) == []
+        assert repo.sources_with_work(session, NOW, max_attempts=2) == []
+
+
+def test_complete_item_stores_text_and_mentions_together(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        [item_id] = repo.insert_new_items(session, "a", [entry("https://x.org/1", "")], NOW)
+    result = ProcessedItem(
+        text="Syria and Russia.",
+        text_source="page",
+        content_hash="0" * 64,
+        countries=(
+            CountryRow("SY", 1, 0, "Syria and Russia.", "name", 0.9, [[0, 5, "name"]]),
+            CountryRow("RU", 1, 10, "Syria and Russia.", "name", 0.5, [[10, 16, "name"]]),
+        ),
+        title="From the page",
+    )
+    with sessions.begin() as session:
+        repo.complete_item(session, item_id, result, NOW)
+    with sessions() as session:
+        item = session.get(Item, item_id)
+        assert item is not None
+        assert item.status == "done"
+        assert item.title == "From the page"
+        assert [(m.country, m.spans) for m in item.mentions] == [
+            ("SY", [[0, 5, "name"]]),
+            ("RU", [[10, 16, "name"]]),
+        ]
+        found = repo.find_items(session, country="sy")
+        assert [i.id for i in found] == [item_id]
+        assert found[0].countries == ("SY", "RU")
+        assert repo.find_items(session, country="FR") == []
+        assert repo.find_items(session, since=NOW + timedelta(hours=1)) == []
+        assert repo.country_counts(session, [item_id]) == [("RU", 1), ("SY", 1)]
+
+
+def test_poll_failures_back_off_exponentially_and_success_resets(
+    sessions: sessionmaker[Session],
+) -> None:
+    feed = FeedToPoll("a", "https://example.org/feed.xml", poll_interval=600)
+    delays = []
+    for _ in range(3):
+        with sessions.begin() as session:
+            repo.record_poll_failure(
+                session, feed, NOW, error="HTTP 503", status=503, max_backoff_seconds=3000
+            )
+        with sessions() as session:
+            due = repo.due_feeds(session, NOW + timedelta(seconds=599))
+            state = repo.list_sources(session)[0].state
+            assert state is not None and state.next_poll_at is not None
+            delays.append((state.next_poll_at - NOW).total_seconds())
+            assert "a" not in [f.source_id for f in due]
+    assert delays == [1200, 2400, 3000]
+    with sessions.begin() as session:
+        repo.record_poll_success(
+            session, feed, NOW, status=200, etag='"v1"', last_modified="Sat, 28 Nov 2026"
+        )
+    with sessions() as session:
+        due = repo.due_feeds(session, NOW + timedelta(seconds=600), ["a"])
+        assert due == [
+            FeedToPoll("a", feed.feed_url, 600, etag='"v1"', last_modified="Sat, 28 Nov 2026")
+        ]
