@@ -142,9 +142,7 @@ def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
                     line = key.start_mark.line + 1
                     break
         elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and part < len(node.value)
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
             child = node.value[part]
             line = child.start_mark.line + 1

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     print(
         f"extraction: {pages} pages  P={precision:.4f}  R={recall:.4f}  F1={f1:.4f}  "
-        f"{seconds:.1f} s  {pages / seconds:.1f} pages/s  ({args.workers} workers)"
+        f"{seconds:.1f} s  {pages / seconds:.1f} pages/s  workers={args.workers}"
     )
     for s in sorted(scores, key=lambda s: s.precision + s.recall)[: args.worst]:
         print(f"  {s.page_id[:16]}  P={s.precision:.3f}  R={s.recall:.3f}")

@@ -51,6 +51,8 @@ _WEB_SUPERSETS = {
     "shift_jis": "cp932",
     # A page cannot declare UTF-16 in its own ASCII bytes; the declaration is a mistake.
     "utf-16": "utf-8",
+    "utf-16-le": "utf-8",
+    "utf-16-be": "utf-8",
 }
 _HTML_LANG = re.compile(
     r"""<html\b[^>]{0,2048}?\blang\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})"""

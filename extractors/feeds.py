@@ -107,9 +107,7 @@ def _strip_before_declaration(data: bytes) -> bytes:
     # Whitespace before "<?xml" is a fatal error for the strict parser, and feedparser's
     # lenient fallback reads such feeds less well; it is a common CMS template slip.
     stripped = data.lstrip()
-    if stripped is not data and stripped.startswith(b"<?xml"):
-        return stripped
-    return data
+    return stripped if stripped.startswith(b"<?xml") else data
 
 
 def _is_non_ascii_utf8(data: bytes) -> bool:

@@ -118,9 +118,7 @@ async def _fetch(
         )
 
 
-async def _read_bounded(
-    response: httpx.Response, url: str, encoding: str, max_bytes: int
-) -> bytes:
+async def _read_bounded(response: httpx.Response, url: str, encoding: str, max_bytes: int) -> bytes:
     """Read raw bytes and decode them here, counting decoded bytes as they are produced.
 
     httpx would inflate each network chunk in full before a caller can stop it, so a small

@@ -49,7 +49,9 @@ def _options(
     ] = None,
     sources: Annotated[
         Path | None,
-        typer.Option(help="Source catalogue (overrides NEWSDESK_SOURCES_PATH).", show_default=False),
+        typer.Option(
+            help="Source catalogue (overrides NEWSDESK_SOURCES_PATH).", show_default=False
+        ),
     ] = None,
 ) -> None:
     # Through the environment, so Prefect flows started from here see the same settings.
@@ -110,7 +112,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run one full cycle: sync sources, poll due feeds, process new items."""
-    report = _run_cycle(_settings(), only=source or None, force=all_sources, use_prefect=use_prefect)
+    report = _run_cycle(
+        _settings(), only=source or None, force=all_sources, use_prefect=use_prefect
+    )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -269,8 +273,17 @@ def sources_list() -> None:
     with rt.sessions() as session:
         rows = repo.list_sources(session)
         table = Table(title=f"{len(rows)} sources", title_justify="left")
-        for column in ("id", "kind", "country", "lang", "enabled", "last status", "failures",
-                       "next poll", "feed"):
+        for column in (
+            "id",
+            "kind",
+            "country",
+            "lang",
+            "enabled",
+            "last status",
+            "failures",
+            "next poll",
+            "feed",
+        ):
             table.add_column(column, overflow="fold" if column == "feed" else "ellipsis")
         for source in rows:
             state = source.state
@@ -282,7 +295,8 @@ def sources_list() -> None:
                 "yes" if source.enabled else "no",
                 str(state.last_status) if state and state.last_status else "-",
                 str(state.consecutive_failures) if state else "0",
-                state.next_poll_at.strftime("%Y-%m-%d %H:%M") if state and state.next_poll_at
+                state.next_poll_at.strftime("%Y-%m-%d %H:%M")
+                if state and state.next_poll_at
                 else "now",
                 source.feed_url,
             )

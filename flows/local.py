@@ -45,9 +45,7 @@ def run_cycle(
     observer: Observer | None = None,
 ) -> CycleReport:
     """Sync the catalogue, poll due feeds, process pending items; return the report."""
-    return asyncio.run(
-        run_cycle_async(rt, only=only, force=force, observer=observer)
-    )
+    return asyncio.run(run_cycle_async(rt, only=only, force=force, observer=observer))
 
 
 async def run_cycle_async(

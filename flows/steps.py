@@ -121,9 +121,7 @@ def store_feed(rt: Runtime, feed: FeedToPoll, result: FetchResult) -> PollOutcom
     now = rt.now()
     if result.not_modified:
         with transaction(rt.sessions) as session:
-            repo.record_poll_success(
-                session, feed, now, status=304, etag=None, last_modified=None
-            )
+            repo.record_poll_success(session, feed, now, status=304, etag=None, last_modified=None)
         return PollOutcome(feed.source_id, "not_modified")
     try:
         parsed = parse_feed(result.body, url=result.url, content_type=result.content_type)

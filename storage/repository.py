@@ -327,9 +327,7 @@ def find_items(
             discovered_at=item.discovered_at,
             status=item.status,
             text_source=item.text_source,
-            countries=tuple(
-                m.country for m in sorted(item.mentions, key=lambda m: -m.salience)
-            ),
+            countries=tuple(m.country for m in sorted(item.mentions, key=lambda m: -m.salience)),
             error=item.error,
         )
         for item in session.scalars(query)
@@ -353,8 +351,6 @@ def status_counts(session: Session, item_ids: Collection[int]) -> dict[str, int]
     if not item_ids:
         return {}
     query = (
-        select(Item.status, func.count())
-        .where(Item.id.in_(list(item_ids)))
-        .group_by(Item.status)
+        select(Item.status, func.count()).where(Item.id.in_(list(item_ids))).group_by(Item.status)
     )
     return {status: count for status, count in session.execute(query)}

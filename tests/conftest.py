@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,9 +40,7 @@ def postgres_database() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False
-        )
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -61,8 +59,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
+        yield (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
     finally:
         dispose_runtimes()
@@ -97,7 +97,7 @@ def write_catalogue(path: Path, feeds: dict[str, str], kind: str = "news") -> Pa
 
 
 @pytest.fixture
-def make_runtime(database_url: str, tmp_path: Path) -> Iterator[object]:
+def make_runtime(database_url: str, tmp_path: Path) -> Callable[..., Runtime]:
     """Build a Runtime on the parametrised database with a catalogue of the given feeds."""
 
     def build(feeds: dict[str, str], **overrides: object) -> Runtime:
@@ -109,4 +109,4 @@ def make_runtime(database_url: str, tmp_path: Path) -> Iterator[object]:
         )
         return get_runtime(settings)
 
-    yield build
+    return build

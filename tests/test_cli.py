@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -17,34 +16,44 @@ from flows.cli import app
 runner = CliRunner()
 
 
-def invoke(*args: str, input: str | None = None) -> tuple[int, str]:  # noqa: A002
+def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
     result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.output
 
 
+def _subcommands(command: object) -> dict[str, object]:
+    # Typer ships its own copy of click, so look for groups by shape, not by class.
+    commands = getattr(command, "commands", None)
+    return dict(commands) if isinstance(commands, dict) else {}
+
+
 def all_commands() -> list[list[str]]:
-    root = get_command(app)
     paths: list[list[str]] = []
 
-    def walk(command: click.Command, path: list[str]) -> None:
+    def walk(command: object, path: list[str]) -> None:
         paths.append(path)
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
+        for name, sub in _subcommands(command).items():
+            walk(sub, [*path, name])
 
-    walk(root, [])
+    walk(get_command(app), [])
     return paths
+
+
+def test_the_command_tree_is_complete() -> None:
+    names = {" ".join(path) for path in all_commands()}
+    expected = {"run", "demo", "items", "detect", "sources list", "sources sync", "db upgrade"}
+    assert expected <= names
 
 
 @pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "newsdesk")
 def test_every_command_has_help(path: list[str]) -> None:
     code, output = invoke(*path, "--help")
     assert code == 0
-    command = get_command(app)
+    assert "Usage:" in output
+    command: object = get_command(app)
     for name in path:
-        assert isinstance(command, click.Group)
-        command = command.commands[name]
-    assert command.help, f"{' '.join(path)} has no help text"
+        command = _subcommands(command)[name]
+    assert getattr(command, "help", None), f"{' '.join(path)} has no help text"
 
 
 def test_demo_twice_stores_samples_once(tmp_path: Path) -> None:
@@ -95,8 +104,16 @@ def test_detect_prints_mentions_as_json() -> None:
 
 def test_items_rejects_a_bad_since(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flows", "--database", f"sqlite:///{tmp_path}/x.db",
-         "items", "--since", "yesterday"],
+        [
+            sys.executable,
+            "-m",
+            "flows",
+            "--database",
+            f"sqlite:///{tmp_path}/x.db",
+            "items",
+            "--since",
+            "yesterday",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -110,8 +127,17 @@ def test_bad_catalogue_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None
     catalogue = tmp_path / "sources.yaml"
     catalogue.write_text("sources:\n  - id: x\n    kind: radio\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "flows", "--database", f"sqlite:///{tmp_path}/x.db",
-         "--sources", str(catalogue), "sources", "sync"],
+        [
+            sys.executable,
+            "-m",
+            "flows",
+            "--database",
+            f"sqlite:///{tmp_path}/x.db",
+            "--sources",
+            str(catalogue),
+            "sources",
+            "sync",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -123,8 +149,15 @@ def test_bad_catalogue_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None
 
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flows", "--database",
-         "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2", "sources", "list"],
+        [
+            sys.executable,
+            "-m",
+            "flows",
+            "--database",
+            "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2",
+            "sources",
+            "list",
+        ],
         capture_output=True,
         text=True,
         check=False,

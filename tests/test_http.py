@@ -58,7 +58,9 @@ def test_status_codes_are_classified(
         get(server.url("x"))
 
     assert raised.value.status == status  # type: ignore[attr-defined]
-    assert not isinstance(raised.value, HardFetchError if error is SoftFetchError else SoftFetchError)
+    assert not isinstance(
+        raised.value, HardFetchError if error is SoftFetchError else SoftFetchError
+    )
 
 
 def test_body_over_the_limit_is_refused(server: TestServer) -> None:

@@ -127,7 +127,10 @@ def test_failed_items_are_claimable_until_attempts_run_out(
             assert [c.id for c in claimed] == [item_id], attempt
             repo.fail_item(session, item_id, "HTTP 503", NOW)
     with sessions.begin() as session:
-        assert repo.claim_items(session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2) == []
+        assert (
+            repo.claim_items(session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2)
+            == []
+        )
         assert repo.sources_with_work(session, NOW, max_attempts=2) == []
 
 
