@@ -216,18 +216,18 @@ def claim_items(
 ) -> list[ClaimedItem]:
     """Lease up to ``limit`` claimable items to this worker and count the attempt.
 
-    On PostgreSQL the rows are locked with SKIP LOCKED so concurrent workers take disjoint
-    batches; the UPDATE repeats the condition so a row claimed meanwhile is never taken twice.
+    Concurrent workers take disjoint batches; the UPDATE repeats the condition so a row
+    claimed meanwhile is never taken twice.
     """
-    query = select(Item.id).where(_claimable(now, max_attempts)).order_by(Item.id).limit(limit)
+    candidates = select(Item.id).where(_claimable(now, max_attempts)).order_by(Item.id).limit(limit)
     if source_id is not None:
-        query = query.where(Item.source_id == source_id)
-    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
-    if not ids:
-        return []
+        candidates = candidates.where(Item.source_id == source_id)
+    # One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): atomic on SQLite (one
+    # writer at a time) and on PostgreSQL (locked rows are skipped, not waited for).
+    candidates = candidates.with_for_update(skip_locked=True)
     claimed = session.execute(
         update(Item)
-        .where(Item.id.in_(ids), _claimable(now, max_attempts))
+        .where(Item.id.in_(candidates.scalar_subquery()), _claimable(now, max_attempts))
         .values(status="processing", claimed_until=now + lease, attempts=Item.attempts + 1)
         .returning(
             Item.id,

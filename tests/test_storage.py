@@ -194,3 +194,36 @@ def test_poll_failures_back_off_exponentially_and_success_resets(
         assert due == [
             FeedToPoll("a", feed.feed_url, 600, etag='"v1"', last_modified="Sat, 28 Nov 2026")
         ]
+
+
+def test_concurrent_claims_take_disjoint_batches(sessions: sessionmaker[Session]) -> None:
+    """Two workers claiming at the same moment never get the same item (SKIP LOCKED on PG)."""
+    import threading
+
+    with sessions.begin() as session:
+        repo.insert_new_items(session, "a", [entry(f"https://x.org/{n}") for n in range(40)], NOW)
+    barrier = threading.Barrier(4)
+    batches: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            with sessions.begin() as session:
+                got = repo.claim_items(
+                    session, NOW, lease=timedelta(minutes=15), limit=15, max_attempts=3
+                )
+            batches.append([item.id for item in got])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    claimed = [item_id for batch in batches for item_id in batch]
+    assert len(claimed) == len(set(claimed))
+    assert len(claimed) == 40
