@@ -48,6 +48,11 @@ class ProcessSettings(BaseModel):
     claim_lease_seconds: PositiveInt = 900
     # Pages larger than this are not handed to the extractor (it has no size limit).
     max_extract_chars: PositiveInt = 2_000_000
+    # Extraction runs in worker processes, killed after this long (it has no timeout either).
+    extract_timeout: PositiveFloat = 30.0
+    extract_workers: PositiveInt = 2
+    # Off: extract in a thread instead (no start-up cost, but a hung page hangs its thread).
+    isolate_extraction: bool = True
     snippet_chars: PositiveInt = 240
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings, load_settings
+from flows.extraction_pool import ExtractionPool
 from storage.db import open_database, session_factory
 
 _lock = threading.Lock()
@@ -21,6 +22,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    extraction: ExtractionPool
 
     @staticmethod
     def now() -> datetime:
@@ -38,14 +40,16 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
         runtime = _runtimes.get(key)
         if runtime is None:
             engine = open_database(settings.database_url)
-            runtime = Runtime(settings, engine, session_factory(engine))
+            pool = ExtractionPool(settings.process.extract_workers)
+            runtime = Runtime(settings, engine, session_factory(engine), pool)
             _runtimes[key] = runtime
         return runtime
 
 
 def dispose_runtimes() -> None:
-    """Close every pooled connection (tests, and before a process exits)."""
+    """Close pooled connections and stop extraction workers (tests, and at exit)."""
     with _lock:
         for runtime in _runtimes.values():
             runtime.engine.dispose()
+            runtime.extraction.close()
         _runtimes.clear()

@@ -14,11 +14,12 @@ import httpx
 
 from config.errors import FeedParseError, FetchError, HardFetchError, SoftFetchError
 from config.sources import load_sources
-from extractors.articles import extract_article
+from extractors.articles import Article, extract_article
 from extractors.countries import Mention, detect, summarize
 from extractors.feeds import FeedEntry, parse_feed
 from extractors.http import FetchResult, HostLimiter, build_client, fetch
 from extractors.urls import canonical_url
+from flows.extraction_pool import ExtractionCrash, ExtractionTimeout
 from flows.runtime import Runtime
 from storage import repository as repo
 from storage.db import transaction
@@ -272,9 +273,14 @@ async def analyse_item(
     except HardFetchError as exc:
         note = f"page: {exc.reason}"
     else:
-        article = await asyncio.to_thread(
-            extract_article, page.body, url=page.url, max_chars=settings.max_extract_chars
-        )
+        try:
+            article = await asyncio.to_thread(extract_page, rt, page.body, page.url)
+        except ExtractionTimeout:
+            article = None
+            note = f"page: extraction took over {settings.extract_timeout:g} s and was stopped"
+        except ExtractionCrash as exc:
+            article = None
+            note = f"page: extraction failed ({exc})"
         if article is not None:
             return _ItemResult(
                 item,
@@ -288,7 +294,7 @@ async def analyse_item(
                     published=_midnight_utc(article.published),
                 ),
             )
-        note = "page: no article text could be extracted"
+        note = note or "page: no article text could be extracted"
     fallback = item.summary or item.title
     if not fallback:
         return _ItemResult(item, error=f"{note}; the feed gave no summary to fall back on")
@@ -302,6 +308,16 @@ async def analyse_item(
             language=item.language,
             note=note,
         ),
+    )
+
+
+def extract_page(rt: Runtime, body: bytes, url: str) -> Article | None:
+    """The article in a page, extracted in a killable worker process unless turned off."""
+    settings = rt.settings.process
+    if not settings.isolate_extraction:
+        return extract_article(body, url=url, max_chars=settings.max_extract_chars)
+    return rt.extraction.extract(
+        body, url=url, max_chars=settings.max_extract_chars, timeout=settings.extract_timeout
     )
 
 

@@ -327,3 +327,20 @@ def test_body_that_is_not_a_feed_is_a_feed_failure(
     assert report.polls[0].status == "failed"
     assert report.polls[0].problem is not None
     assert count(rt, Item) == 0
+
+
+def test_page_whose_extraction_overruns_is_stopped_and_the_summary_used(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    server.write("slow.html", page("Slow", "Malawi and Zambia opened a new border post."))
+    feed = server.write("feed.xml", rss(("Slow", "{base}/slow.html", "Malawi and Zambia.")))
+    # No extraction finishes in a millisecond, so this stands in for a page that hangs.
+    rt = make_runtime({"wire": feed}, **quick(extract_timeout=0.001))
+
+    report = run_cycle(rt)
+
+    assert report.from_summary == 1
+    with rt.sessions() as session:
+        item = session.scalars(select(Item)).one()
+    assert item.status == "done"
+    assert item.error == "page: extraction took over 0.001 s and was stopped"
