@@ -8,6 +8,9 @@
     │   └── HardFetchError        retrying will not help: 4xx other than 408/429
     │       └── BodyTooLarge      the decoded body passed the configured maximum
     ├── FeedParseError            bytes that are not a feed at all
+    ├── ExtractionError           an extraction worker gave no answer
+    │   ├── ExtractionTimeout     it overran its deadline and was killed
+    │   └── ExtractionCrash       it raised or died
     └── StorageError              the database cannot be reached or migrated
 
 I/O raises these; pure functions return ``None`` only when there is legitimately nothing
@@ -53,6 +56,18 @@ class BodyTooLarge(HardFetchError):
 
 class FeedParseError(NewsdeskError):
     """The bytes could not be read as a feed."""
+
+
+class ExtractionError(NewsdeskError):
+    """An extraction worker gave no usable answer."""
+
+
+class ExtractionTimeout(ExtractionError):
+    """The worker overran its deadline and was killed."""
+
+
+class ExtractionCrash(ExtractionError):
+    """The worker raised, or died without answering."""
 
 
 class StorageError(NewsdeskError):

@@ -94,6 +94,8 @@ async def fetch(
         raise HardFetchError(url, str(exc) or type(exc).__name__) from exc
     except httpx.HTTPError as exc:
         raise SoftFetchError(url, str(exc) or type(exc).__name__) from exc
+    except zlib.error as exc:
+        raise HardFetchError(url, f"corrupt compressed body ({exc})") from exc
 
 
 async def _fetch(

@@ -7,12 +7,13 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.durations import parse_duration
 from config.errors import NewsdeskError
@@ -333,14 +334,28 @@ def db_upgrade() -> None:
     console.print("Database schema is up to date.")
 
 
+def _fail(message: str) -> NoReturn:
+    # soft_wrap: a long path must stay on one line that scripts and people can grep.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise SystemExit(1)
+
+
 def main() -> None:
-    """Entry point: every newsdesk error becomes one clear line and exit status 1."""
+    """Entry point: every error becomes one clear line and exit status 1, never a traceback.
+
+    NEWSDESK_DEBUG=1 shows the traceback of unexpected errors, for a bug report.
+    """
     try:
         app()
     except NewsdeskError as exc:
-        # soft_wrap: a long path must stay on one line that scripts and people can grep.
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None
+        _fail(str(exc))
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None) or exc
+        _fail(f"database: {str(orig).strip().splitlines()[0]}")
     except KeyboardInterrupt:
         errors.print("interrupted")
         raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("NEWSDESK_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (NEWSDESK_DEBUG=1 shows the traceback)")

@@ -12,6 +12,7 @@ def serve() -> None:
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     # Anything a library prints must not corrupt the frames on stdout.
     sys.stdout = sys.stderr
+    write_frame(replies, "ready")  # the import above is done; pages may come
     while True:
         try:
             html, url, max_chars = read_frame(requests)

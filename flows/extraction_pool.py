@@ -15,21 +15,14 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from typing import IO, Any
 
-from config.errors import NewsdeskError
+from config.errors import ExtractionCrash, ExtractionTimeout
 from extractors.articles import Article
 
 _HEADER = struct.Struct("!I")
-
-
-class ExtractionTimeout(NewsdeskError):
-    """The worker did not answer in time and was killed."""
-
-
-class ExtractionCrash(NewsdeskError):
-    """The worker raised, or died without answering."""
+# Importing trafilatura takes about a second; far longer means the worker is stuck.
+_START_TIMEOUT = 60.0
 
 
 def write_frame(stream: IO[bytes], payload: object) -> None:
@@ -59,19 +52,28 @@ class _Worker:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
+    def start(self) -> None:
+        """Wait until the worker has imported the extractor (not counted against a page)."""
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], _START_TIMEOUT)
+        if not ready:
+            raise ExtractionCrash(f"worker not ready after {_START_TIMEOUT} s")
+        try:
+            read_frame(self.process.stdout)
+        except EOFError as exc:
+            raise ExtractionCrash(f"worker died at start (exit {self.process.poll()})") from exc
+
     def call(self, request: tuple[bytes, str | None, int], timeout: float) -> Any:
         assert self.process.stdin is not None and self.process.stdout is not None
-        write_frame(self.process.stdin, request)
-        deadline = time.monotonic() + timeout
         out = self.process.stdout
-        # Wait for the first byte of the answer; the rest follows at once.
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([out], [], [], max(remaining, 0))
-        if not ready:
-            raise ExtractionTimeout(f"no result within {timeout:g} s")
         try:
+            write_frame(self.process.stdin, request)
+            # Wait for the first byte of the answer; the rest follows at once.
+            ready, _, _ = select.select([out], [], [], timeout)
+            if not ready:
+                raise ExtractionTimeout(f"no result within {timeout:g} s")
             return read_frame(out)
-        except EOFError as exc:
+        except (EOFError, OSError) as exc:  # a broken pipe: the worker is gone
             raise ExtractionCrash(f"worker died (exit code {self.process.poll()})") from exc
 
     def kill(self) -> None:
@@ -89,6 +91,7 @@ class ExtractionPool:
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def extract(
         self, html: bytes, *, url: str | None, max_chars: int, timeout: float
@@ -112,15 +115,26 @@ class ExtractionPool:
                 worker = self._idle.pop()
                 if worker.process.poll() is None:
                     return worker
-        return _Worker()
+                worker.kill()  # already dead: just close its pipes
+        worker = _Worker()
+        try:
+            worker.start()
+        except BaseException:
+            worker.kill()
+            raise
+        return worker
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:
-            self._idle.append(worker)
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.kill()
 
     def close(self) -> None:
-        """Stop every idle worker (busy ones stop when their caller finishes)."""
+        """Stop idle workers now; busy ones are stopped when their page is done."""
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import httpx
 
-from config.errors import FetchError, SoftFetchError
+from config.errors import SoftFetchError
 from extractors.http import FetchResult, HostLimiter, build_client
 from flows import steps
 from flows.report import CycleReport, build_report
@@ -42,10 +42,16 @@ def run_cycle(
     *,
     only: Collection[str] | None = None,
     force: bool = False,
+    process: bool = True,
     observer: Observer | None = None,
 ) -> CycleReport:
-    """Sync the catalogue, poll due feeds, process pending items; return the report."""
-    return asyncio.run(run_cycle_async(rt, only=only, force=force, observer=observer))
+    """Sync the catalogue, poll due feeds, process pending items; return the report.
+
+    ``only`` limits both stages to those sources; ``process=False`` polls without processing.
+    """
+    return asyncio.run(
+        run_cycle_async(rt, only=only, force=force, process=process, observer=observer)
+    )
 
 
 async def run_cycle_async(
@@ -53,6 +59,7 @@ async def run_cycle_async(
     *,
     only: Collection[str] | None = None,
     force: bool = False,
+    process: bool = True,
     observer: Observer | None = None,
 ) -> CycleReport:
     observer = observer or _Silent()
@@ -63,15 +70,15 @@ async def run_cycle_async(
     async with build_client(rt.settings.http) as client:
         observer.stage("poll", len(feeds))
         polls = await _poll_all(rt, client, limiter, feeds, observer)
-        sources = await asyncio.to_thread(steps.sources_with_work, rt)
+        sources = await asyncio.to_thread(steps.sources_with_work, rt, only) if process else []
         observer.stage("process", len(sources))
 
-        async def process(source_id: str) -> steps.ProcessOutcome:
+        async def process_one(source_id: str) -> steps.ProcessOutcome:
             outcome = await steps.process_source(rt, source_id, client=client, limiter=limiter)
             observer.advance("process")
             return outcome
 
-        processes = await asyncio.gather(*(process(source_id) for source_id in sources))
+        processes = await asyncio.gather(*(process_one(source_id) for source_id in sources))
     return await asyncio.to_thread(
         build_report,
         rt,
@@ -96,10 +103,9 @@ async def _poll_all(
         async with gate:
             try:
                 result = await _with_retries(rt, client, limiter, feed)
-            except FetchError as exc:
-                outcome = await asyncio.to_thread(steps.record_feed_failure, rt, feed, exc)
-            else:
                 outcome = await asyncio.to_thread(steps.store_feed, rt, feed, result)
+            except Exception as exc:  # one feed must never stop the others
+                outcome = await asyncio.to_thread(steps.record_feed_failure, rt, feed, exc)
         observer.advance("poll")
         return outcome
 

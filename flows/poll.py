@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
 
-from config.errors import FetchError, SoftFetchError
+from config.errors import SoftFetchError
 from flows import steps
 from flows.runtime import get_runtime
 from storage.records import FeedToPoll
@@ -46,7 +46,7 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
     for feed, future in futures:
         try:
             outcomes.append(future.result())
-        except FetchError as exc:
+        except Exception as exc:  # recorded against the feed; the other feeds go on
             outcomes.append(steps.record_feed_failure(rt, feed, exc))
     new = sum(len(o.new_item_ids) for o in outcomes)
     failed = sum(o.status == "failed" for o in outcomes)

@@ -16,11 +16,11 @@ def process_source(source_id: str) -> steps.ProcessOutcome:
 
 
 @flow(name="process", log_prints=False)
-def process() -> list[steps.ProcessOutcome]:
-    """Process every claimable item, one task per source that has some."""
+def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
+    """Process every claimable item (of ``sources`` if given), one task per source."""
     logger = get_run_logger()
     rt = get_runtime()
-    sources = steps.sources_with_work(rt)
+    sources = steps.sources_with_work(rt, sources)
     futures = [process_source.submit(source_id) for source_id in sources]
     outcomes = [future.result() for future in futures]
     done = sum(len(o.done) for o in outcomes)

@@ -18,7 +18,7 @@ def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     """One full cycle: sync the catalogue, poll due feeds, process pending items."""
     started = time.perf_counter()
     polls = poll(sources=sources, force=force)
-    processes = process()
+    processes = process(sources=sources)
     report = build_report(
         get_runtime(),
         sources_added=0,

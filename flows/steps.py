@@ -11,18 +11,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
-from config.errors import FeedParseError, FetchError, HardFetchError, SoftFetchError
+from config.errors import (
+    ExtractionCrash,
+    ExtractionTimeout,
+    FeedParseError,
+    FetchError,
+    HardFetchError,
+    SoftFetchError,
+)
 from config.sources import load_sources
 from extractors.articles import Article, extract_article
 from extractors.countries import Mention, detect, summarize
 from extractors.feeds import FeedEntry, parse_feed
 from extractors.http import FetchResult, HostLimiter, build_client, fetch
 from extractors.urls import canonical_url
-from flows.extraction_pool import ExtractionCrash, ExtractionTimeout
 from flows.runtime import Runtime
 from storage import repository as repo
-from storage.db import transaction
 from storage.records import (
     ClaimedItem,
     CountryRow,
@@ -77,7 +83,7 @@ class _Counters:
 def sync_catalogue(rt: Runtime) -> tuple[int, int, int]:
     """Load sources.yaml and mirror it into the database: (added, updated, disabled)."""
     catalogue = load_sources(rt.settings.sources_path, base_url=rt.settings.sources_base_url)
-    with transaction(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         return repo.sync_sources(session, catalogue)
 
 
@@ -121,7 +127,7 @@ def store_feed(rt: Runtime, feed: FeedToPoll, result: FetchResult) -> PollOutcom
     """
     now = rt.now()
     if result.not_modified:
-        with transaction(rt.sessions) as session:
+        with rt.sessions.begin() as session:
             repo.record_poll_success(session, feed, now, status=304, etag=None, last_modified=None)
         return PollOutcome(feed.source_id, "not_modified")
     try:
@@ -129,7 +135,7 @@ def store_feed(rt: Runtime, feed: FeedToPoll, result: FetchResult) -> PollOutcom
     except FeedParseError as exc:
         return record_feed_failure(rt, feed, HardFetchError(feed.feed_url, str(exc), 200))
     rows = to_new_items(parsed.entries, default_language=parsed.language)
-    with transaction(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         new_ids = repo.insert_new_items(session, feed.source_id, rows, now)
         repo.record_poll_success(
             session,
@@ -170,32 +176,43 @@ def to_new_items(entries: Sequence[FeedEntry], *, default_language: str | None) 
     return rows
 
 
-def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: FetchError) -> PollOutcome:
-    """Count the failure against the feed and back its next poll off."""
-    with transaction(rt.sessions) as session:
+def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: Exception) -> PollOutcome:
+    """Count the failure against the feed and back its next poll off.
+
+    Any exception counts, not only FetchError: a feed that breaks something unexpected must
+    back off like one that is down, or it would fail the same way on every run.
+    """
+    if isinstance(error, FetchError):
+        reason, status = error.reason, error.status
+    else:
+        log.error("feed %s: unexpected %s", feed.source_id, type(error).__name__, exc_info=error)
+        reason, status = f"unexpected {type(error).__name__}: {error}", None
+    with rt.sessions.begin() as session:
         failures = repo.record_poll_failure(
             session,
             feed,
             rt.now(),
-            error=error.reason,
-            status=error.status,
+            error=reason,
+            status=status,
             max_backoff_seconds=rt.settings.poll.max_backoff_seconds,
         )
-    log.warning("feed %s failed (%d in a row): %s", feed.source_id, failures, error)
-    return PollOutcome(feed.source_id, "failed", problem=error.reason)
+    log.warning("feed %s failed (%d in a row): %s", feed.source_id, failures, reason)
+    return PollOutcome(feed.source_id, "failed", problem=reason)
 
 
 # --- process --------------------------------------------------------------------------------
 
 
-def sources_with_work(rt: Runtime) -> list[str]:
+def sources_with_work(rt: Runtime, only: Collection[str] | None = None) -> list[str]:
+    """Sources with claimable items (among ``only``, when given)."""
     with rt.sessions() as session:
-        return repo.sources_with_work(session, rt.now(), rt.settings.process.max_attempts)
+        found = repo.sources_with_work(session, rt.now(), rt.settings.process.max_attempts)
+    return [source_id for source_id in found if only is None or source_id in only]
 
 
 def claim_items(rt: Runtime, source_id: str | None = None) -> list[ClaimedItem]:
     settings = rt.settings.process
-    with transaction(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         return repo.claim_items(
             session,
             rt.now(),
@@ -378,16 +395,25 @@ def content_hash(text: str) -> str:
 
 
 def _store_result(rt: Runtime, result: _ItemResult, counters: _Counters) -> None:
+    item = result.item
     now = rt.now()
-    with transaction(rt.sessions) as session:
-        if result.processed is not None:
-            repo.complete_item(session, result.item.id, result.processed, now)
-        else:
-            repo.fail_item(session, result.item.id, result.error or "unknown error", now)
+    try:
+        with rt.sessions.begin() as session:
+            if result.processed is not None:
+                held = repo.complete_item(session, item, result.processed, now)
+            else:
+                held = repo.fail_item(session, item, result.error or "unknown error", now)
+    except SQLAlchemyError as exc:
+        # The claim's lease expires and a later run takes the item again.
+        log.error("item %s: could not store the result: %s", item.id, exc)
+        counters.failed.append((item.id, f"storage: {type(exc).__name__}"))
+        return
+    if not held:
+        log.warning("item %s: lease expired and another worker took it; result dropped", item.id)
+        return
     if result.processed is None:
-        counters.failed.append((result.item.id, result.error or "unknown error"))
-    elif result.processed.text_source == "summary":
-        counters.from_summary.append(result.item.id)
-        counters.done.append(result.item.id)
-    else:
-        counters.done.append(result.item.id)
+        counters.failed.append((item.id, result.error or "unknown error"))
+        return
+    counters.done.append(item.id)
+    if result.processed.text_source == "summary":
+        counters.from_summary.append(item.id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import StorageError
@@ -27,16 +25,22 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
     try:
         parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
     except ArgumentError as exc:
         raise StorageError(f"invalid database URL {url!r}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise StorageError(
+            f"no driver for {url.split(':', 1)[0]!r}; use sqlite:/// or postgresql+psycopg://"
+        ) from exc
+    except OSError as exc:
+        raise StorageError(f"cannot create the database folder: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -49,13 +53,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any exception."""
-    with factory.begin() as session:
-        yield session
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -87,8 +84,8 @@ def upgrade(engine: Engine) -> None:
                     connection.commit()
         else:
             command.upgrade(alembic_config(engine), "head")
-    except OperationalError as exc:
-        raise StorageError(f"cannot reach the database: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot migrate the database: {_reason(exc)}") from exc
 
 
 def open_database(url: str) -> Engine:
@@ -96,11 +93,17 @@ def open_database(url: str) -> Engine:
     engine = make_engine(url)
     try:
         current = schema_is_current(engine)
-    except OperationalError as exc:
-        raise StorageError(f"cannot reach the database {_redacted(url)}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot reach the database {_redacted(url)}: {_reason(exc)}") from exc
     if not current:
         upgrade(engine)
     return engine
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message, without SQLAlchemy's statement dump and link."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
 
 
 def _redacted(url: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -30,10 +30,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-ItemStatus = Literal["pending", "processing", "done", "failed"]
-ITEM_STATUSES = ("pending", "processing", "done", "failed")
-TextSource = Literal["page", "summary"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -132,6 +128,8 @@ class Item(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]
+    # Which claim holds the item: a worker whose lease expired cannot overwrite the next one.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
 
     mentions: Mapped[list[Mention]] = relationship(

@@ -41,6 +41,7 @@ class ClaimedItem:
     summary: str | None
     language: str | None
     attempts: int
+    claim_token: str
 
 
 @dataclass(frozen=True, slots=True)

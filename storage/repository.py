@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,14 +40,16 @@ def sync_sources(session: Session, catalogue: Sequence[SourceConfig]) -> tuple[i
             session.add(Source(id=entry.id, **values))
             added += 1
             continue
+        if row.feed_url != entry.feed_url and row.state is not None:
+            # Validators and backoff earned by another URL mean nothing for this one.
+            row.state.etag = row.state.last_modified = None
+            row.state.consecutive_failures = 0
+            row.state.next_poll_at = None
         changed = False
         for key, value in values.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
                 changed = True
-        if row.feed_url != entry.feed_url and row.state is not None:
-            # Validators of another URL mean nothing here.
-            row.state.etag = row.state.last_modified = None
         updated += changed
     for source_id, row in existing.items():
         if source_id not in wanted and row.enabled:
@@ -145,6 +148,9 @@ def record_poll_failure(
     return failures
 
 
+_INSERT_CHUNK = 1000
+
+
 def _insert(session: Session) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
     if session.get_bind().dialect.name == "postgresql":
@@ -177,13 +183,17 @@ def insert_new_items(
         }
         for entry in unique.values()
     ]
-    statement = (
-        _insert(session)(Item)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[Item.url])
-        .returning(Item.id)
-    )
-    return list(session.scalars(statement))
+    new_ids: list[int] = []
+    # PostgreSQL takes at most 65,535 bind parameters per statement; 11 columns a row.
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        statement = (
+            _insert(session)(Item)
+            .values(rows[start : start + _INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=[Item.url])
+            .returning(Item.id)
+        )
+        new_ids.extend(session.scalars(statement))
+    return new_ids
 
 
 def _claimable(now: datetime, max_attempts: int) -> ColumnElement[bool]:
@@ -225,10 +235,16 @@ def claim_items(
     # One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): atomic on SQLite (one
     # writer at a time) and on PostgreSQL (locked rows are skipped, not waited for).
     candidates = candidates.with_for_update(skip_locked=True)
+    token = uuid.uuid4().hex
     claimed = session.execute(
         update(Item)
         .where(Item.id.in_(candidates.scalar_subquery()), _claimable(now, max_attempts))
-        .values(status="processing", claimed_until=now + lease, attempts=Item.attempts + 1)
+        .values(
+            status="processing",
+            claimed_until=now + lease,
+            claim_token=token,
+            attempts=Item.attempts + 1,
+        )
         .returning(
             Item.id,
             Item.source_id,
@@ -250,6 +266,7 @@ def claim_items(
                 summary=row.summary,
                 language=row.language,
                 attempts=row.attempts,
+                claim_token=token,
             )
             for row in claimed
         ),
@@ -257,46 +274,79 @@ def claim_items(
     )
 
 
-def complete_item(session: Session, item_id: int, result: ProcessedItem, now: datetime) -> None:
-    """Store the text, its mentions and the done status together."""
-    item = session.get(Item, item_id)
-    if item is None:
-        return
-    session.execute(delete(Mention).where(Mention.item_id == item_id))
-    item.text = result.text
-    item.text_source = result.text_source
-    item.content_hash = result.content_hash
-    item.fetched_at = now
-    item.status = "done"
-    item.claimed_until = None
-    item.error = result.note
-    # The page knows its own metadata better than a feed that left it out.
-    item.title = item.title or result.title
-    item.author = item.author or result.author
-    item.published_at = item.published_at or result.published_at
-    item.language = result.language or item.language
-    for row in result.countries:
-        session.add(
-            Mention(
-                item_id=item_id,
-                country=row.country,
-                count=row.count,
-                first_offset=row.first_offset,
-                snippet=row.snippet,
-                kind=row.kind,
-                salience=row.salience,
-                spans=row.spans,
-            )
-        )
-
-
-def fail_item(session: Session, item_id: int, error: str, now: datetime) -> None:
-    """Mark an item failed with its reason; it is claimable again while attempts remain."""
-    session.execute(
-        update(Item)
-        .where(Item.id == item_id)
-        .values(status="failed", error=error[:2000], claimed_until=None, fetched_at=now)
+def _held(item: ClaimedItem) -> ColumnElement[bool]:
+    """The item is still leased by this claim (not expired and re-claimed by another worker)."""
+    return and_(
+        Item.id == item.id, Item.status == "processing", Item.claim_token == item.claim_token
     )
+
+
+def complete_item(
+    session: Session, item: ClaimedItem, result: ProcessedItem, now: datetime
+) -> bool:
+    """Store the text, its mentions and the done status together.
+
+    Returns False, storing nothing, when the claim was lost to another worker.
+    """
+    held = session.execute(
+        update(Item)
+        .where(_held(item))
+        .values(
+            text=result.text,
+            text_source=result.text_source,
+            content_hash=result.content_hash,
+            fetched_at=now,
+            status="done",
+            claimed_until=None,
+            claim_token=None,
+            error=result.note,
+            # The page knows its own metadata better than a feed that left it out.
+            title=func.coalesce(Item.title, result.title),
+            author=func.coalesce(Item.author, result.author),
+            published_at=func.coalesce(Item.published_at, result.published_at),
+            language=func.coalesce(result.language, Item.language),
+        )
+        .returning(Item.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if held is None:
+        return False
+    session.execute(delete(Mention).where(Mention.item_id == item.id))
+    session.add_all(
+        Mention(
+            item_id=item.id,
+            country=row.country,
+            count=row.count,
+            first_offset=row.first_offset,
+            snippet=row.snippet,
+            kind=row.kind,
+            salience=row.salience,
+            spans=row.spans,
+        )
+        for row in result.countries
+    )
+    return True
+
+
+def fail_item(session: Session, item: ClaimedItem, error: str, now: datetime) -> bool:
+    """Mark an item failed with its reason; it is claimable again while attempts remain.
+
+    Returns False when the claim was lost to another worker.
+    """
+    held = session.execute(
+        update(Item)
+        .where(_held(item))
+        .values(
+            status="failed",
+            error=error[:2000],
+            claimed_until=None,
+            claim_token=None,
+            fetched_at=now,
+        )
+        .returning(Item.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return held is not None
 
 
 def find_items(

@@ -176,3 +176,26 @@ def test_missing_detect_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "error: cannot read" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///{tmp}/notdb.db", "error: cannot reach the database sqlite:///"),
+        ("mysql://x/y", "error: no driver for 'mysql'"),
+        ("nonsense", "error: invalid database URL 'nonsense'"),
+    ],
+)
+def test_bad_database_settings_are_one_clear_line(tmp_path: Path, url: str, message: str) -> None:
+    (tmp_path / "notdb.db").write_text("this is not a database", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "--database", url.format(tmp=tmp_path), "items"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    # Nothing the user stored is touched.
+    assert (tmp_path / "notdb.db").read_text(encoding="utf-8") == "this is not a database"

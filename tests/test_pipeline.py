@@ -332,10 +332,10 @@ def test_body_that_is_not_a_feed_is_a_feed_failure(
 def test_page_whose_extraction_overruns_is_stopped_and_the_summary_used(
     server: TestServer, make_runtime: BuildRuntime
 ) -> None:
-    server.write("slow.html", page("Slow", "Malawi and Zambia opened a new border post."))
+    # 100,000 unclosed paragraphs keep trafilatura busy for seconds.
+    server.write("slow.html", "<html><body>" + "<p>x" * 100_000 + "</body></html>")
     feed = server.write("feed.xml", rss(("Slow", "{base}/slow.html", "Malawi and Zambia.")))
-    # No extraction finishes in a millisecond, so this stands in for a page that hangs.
-    rt = make_runtime({"wire": feed}, **quick(extract_timeout=0.001))
+    rt = make_runtime({"wire": feed}, **quick(extract_timeout=0.5))
 
     report = run_cycle(rt)
 
@@ -343,4 +343,48 @@ def test_page_whose_extraction_overruns_is_stopped_and_the_summary_used(
     with rt.sessions() as session:
         item = session.scalars(select(Item)).one()
     assert item.status == "done"
-    assert item.error == "page: extraction took over 0.001 s and was stopped"
+    assert item.error == "page: extraction took over 0.5 s and was stopped"
+    assert item.text == "Malawi and Zambia."
+
+
+def test_a_feed_with_a_corrupt_gzip_body_fails_alone(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    server.scripted["/corrupt.xml"] = Scripted(
+        body=b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data at all",
+        headers={"Content-Encoding": "gzip"},
+    )
+    server.write("a.html", page("Fine", "Finland and Estonia opened a ferry line."))
+    good = server.write("good.xml", rss(("Fine", "{base}/a.html", "Finland.")))
+    rt = make_runtime({"bad": server.url("corrupt.xml"), "good": good}, **quick())
+
+    report = run_cycle(rt)
+
+    outcomes = {p.source_id: p for p in report.polls}
+    assert outcomes["bad"].status == "failed"
+    assert outcomes["bad"].problem is not None
+    assert outcomes["bad"].problem.startswith("corrupt compressed body")
+    assert outcomes["good"].status == "fetched"
+    assert report.processed == 1
+
+
+def test_run_limited_to_a_source_processes_only_that_source(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    server.write("a.html", page("A", "Ghana and Togo agreed on a border survey."))
+    server.write("b.html", page("B", "Nepal and Bhutan agreed on hydropower."))
+    one = server.write("one.xml", rss(("A", "{base}/a.html", "Ghana.")))
+    two = server.write("two.xml", rss(("B", "{base}/b.html", "Nepal.")))
+    rt = make_runtime({"one": one, "two": two}, **quick())
+    run_cycle(rt, only=["one"])
+    # Poll "two" without processing it, so its item waits as pending.
+    run_cycle(rt, only=["two"], process=False)
+
+    report = run_cycle(rt, only=["one"], force=True)
+
+    assert report.processed == 0
+    assert len(server.requests_to("b.html")) == 0
+    with rt.sessions() as session:
+        statuses = dict(session.execute(select(Item.url, Item.status)).all())
+    assert statuses[server.url("a.html")] == "done"
+    assert statuses[server.url("b.html")] == "pending"

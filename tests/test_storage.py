@@ -12,8 +12,8 @@ from config.errors import StorageError
 from config.sources import SourceConfig
 from storage import repository as repo
 from storage.db import open_database, schema_is_current, session_factory
-from storage.models import Item, Source
-from storage.records import CountryRow, FeedToPoll, NewItem, ProcessedItem
+from storage.models import FeedState, Item, Source
+from storage.records import ClaimedItem, CountryRow, FeedToPoll, NewItem, ProcessedItem
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def source(source_id: str, url: str = "https://example.org/feed.xml") -> SourceC
     )
 
 
-def entry(url: str, title: str = "t") -> NewItem:
+def entry(url: str, title: str | None = "t") -> NewItem:
     return NewItem(
         url=url, guid=url, title=title, summary="s", author=None, published_at=NOW, language="en"
     )
@@ -61,6 +61,12 @@ def test_unreachable_database_is_a_clear_error() -> None:
 
 
 def test_sync_adds_updates_and_disables(sessions: sessionmaker[Session]) -> None:
+    old = FeedToPoll("a", "https://example.org/feed.xml", poll_interval=600)
+    with sessions.begin() as session:
+        repo.record_poll_success(session, old, NOW, status=200, etag='"x"', last_modified="y")
+        repo.record_poll_failure(
+            session, old, NOW, error="HTTP 500", status=500, max_backoff_seconds=9999
+        )
     with sessions.begin() as session:
         result = repo.sync_sources(
             session, [source("a", "https://example.org/new.xml"), source("c")]
@@ -68,7 +74,12 @@ def test_sync_adds_updates_and_disables(sessions: sessionmaker[Session]) -> None
     assert result == (1, 1, 1)
     with sessions() as session:
         rows = {s.id: s for s in session.scalars(select(Source))}
+        state = session.get(FeedState, "a")
     assert rows["a"].feed_url == "https://example.org/new.xml"
+    # Validators and backoff of the old URL are forgotten: the new one is polled at once.
+    assert state is not None
+    assert (state.etag, state.last_modified, state.consecutive_failures) == (None, None, 0)
+    assert state.next_poll_at is None
     assert rows["b"].enabled is False
     assert rows["c"].enabled is True
 
@@ -125,7 +136,7 @@ def test_failed_items_are_claimable_until_attempts_run_out(
                 session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2
             )
             assert [c.id for c in claimed] == [item_id], attempt
-            repo.fail_item(session, item_id, "HTTP 503", NOW)
+            assert repo.fail_item(session, claimed[0], "HTTP 503", NOW)
     with sessions.begin() as session:
         assert (
             repo.claim_items(session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2)
@@ -138,7 +149,11 @@ def test_complete_item_stores_text_and_mentions_together(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as session:
-        [item_id] = repo.insert_new_items(session, "a", [entry("https://x.org/1", "")], NOW)
+        [item_id] = repo.insert_new_items(session, "a", [entry("https://x.org/1", None)], NOW)
+    with sessions.begin() as session:
+        [claimed] = repo.claim_items(
+            session, NOW, lease=timedelta(minutes=1), limit=5, max_attempts=2
+        )
     result = ProcessedItem(
         text="Syria and Russia.",
         text_source="page",
@@ -150,7 +165,7 @@ def test_complete_item_stores_text_and_mentions_together(
         title="From the page",
     )
     with sessions.begin() as session:
-        repo.complete_item(session, item_id, result, NOW)
+        assert repo.complete_item(session, claimed, result, NOW)
     with sessions() as session:
         item = session.get(Item, item_id)
         assert item is not None
@@ -227,3 +242,38 @@ def test_concurrent_claims_take_disjoint_batches(sessions: sessionmaker[Session]
     claimed = [item_id for batch in batches for item_id in batch]
     assert len(claimed) == len(set(claimed))
     assert len(claimed) == 40
+
+
+def test_a_worker_whose_lease_expired_cannot_overwrite_the_next_claim(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        repo.insert_new_items(session, "a", [entry("https://x.org/1")], NOW)
+
+    def claim(now: datetime) -> list[ClaimedItem]:
+        with sessions.begin() as session:
+            return repo.claim_items(
+                session, now, lease=timedelta(minutes=15), limit=5, max_attempts=5
+            )
+
+    [slow] = claim(NOW)
+    [fast] = claim(NOW + timedelta(minutes=16))
+    done = ProcessedItem(text="Chad.", text_source="page", content_hash="1" * 64, countries=())
+    with sessions.begin() as session:
+        assert repo.complete_item(session, fast, done, NOW)
+    with sessions.begin() as session:
+        assert not repo.fail_item(session, slow, "late timeout", NOW)
+        assert not repo.complete_item(session, slow, done, NOW)
+    with sessions() as session:
+        item = session.scalars(select(Item)).one()
+    assert (item.status, item.text, item.error, item.attempts) == ("done", "Chad.", None, 2)
+
+
+def test_a_feed_of_thousands_of_entries_inserts_on_both_databases(
+    sessions: sessionmaker[Session],
+) -> None:
+    many = [entry(f"https://x.org/{n}") for n in range(6500)]
+    with sessions.begin() as session:
+        assert len(repo.insert_new_items(session, "a", many, NOW)) == 6500
+    with sessions.begin() as session:
+        assert repo.insert_new_items(session, "a", many, NOW) == []

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_until", UTCDateTime(), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'processing', 'done', 'failed')",
