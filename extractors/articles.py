@@ -69,16 +69,22 @@ def _declared_codec(data: bytes) -> str | None:
     match = _DECLARED_CHARSET.search(data, 0, _CHARSET_SNIFF_BYTES)
     if match is None:
         return None
-    label = (match.group(1) or match.group(2)).decode("ascii")
+    return _codec((match.group(1) or match.group(2)).decode("ascii"))
+
+
+def _codec(label: str | None) -> str | None:
+    """Python's codec for a charset label, read as browsers read it; None if unknown."""
+    if not label:
+        return None
     try:
-        name = codecs.lookup(label).name
+        name = codecs.lookup(label.strip().strip('"')).name
     except LookupError:
         return None
     return _WEB_SUPERSETS.get(name, name)
 
 
-def _decode(data: bytes) -> str:
-    """Decode page bytes: BOM, then valid UTF-8, then the page's declared charset."""
+def _decode(data: bytes, charset: str | None = None) -> str:
+    """Decode page bytes: BOM, valid UTF-8, the HTTP charset, then the page's declared one."""
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -92,8 +98,9 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    declared = _declared_codec(data)
-    if declared is not None:
+    for declared in (_codec(charset), _declared_codec(data)):
+        if declared is None:
+            continue
         try:
             return data.decode(declared)
         except UnicodeDecodeError:
@@ -137,7 +144,11 @@ def _without_leading_title(text: str, title: str | None) -> str:
 
 
 def extract_article(
-    html: str | bytes, *, url: str | None = None, max_chars: int = 2_000_000
+    html: str | bytes,
+    *,
+    url: str | None = None,
+    max_chars: int = 2_000_000,
+    charset: str | None = None,
 ) -> Article | None:
     """Extract the main article of a page, or None when there is none.
 
@@ -150,7 +161,7 @@ def extract_article(
     if isinstance(html, bytes):
         if len(html) > max_chars * _MAX_BYTES_PER_CHAR:
             return None
-        html = _decode(html)
+        html = _decode(html, charset)
     if len(html) > max_chars or not html.strip():
         return None
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.message import Message
 
 import httpx
 
@@ -33,6 +34,16 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header declares, if any."""
+        if not self.content_type:
+            return None
+        message = Message()
+        message["content-type"] = self.content_type
+        value = message.get_param("charset")
+        return value if isinstance(value, str) else None
 
 
 def build_client(http: HttpSettings) -> httpx.AsyncClient:

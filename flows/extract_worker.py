@@ -15,11 +15,12 @@ def serve() -> None:
     write_frame(replies, "ready")  # the import above is done; pages may come
     while True:
         try:
-            html, url, max_chars = read_frame(requests)
+            html, url, max_chars, charset = read_frame(requests)
         except EOFError:  # the parent is gone or done
             return
         try:
-            reply: tuple[str, object] = ("ok", extract_article(html, url=url, max_chars=max_chars))
+            article = extract_article(html, url=url, max_chars=max_chars, charset=charset)
+            reply: tuple[str, object] = ("ok", article)
         except Exception as exc:  # reported to the parent, which falls back to the summary
             reply = ("error", f"{type(exc).__name__}: {exc}")
         write_frame(replies, reply)

@@ -63,7 +63,7 @@ class _Worker:
         except EOFError as exc:
             raise ExtractionCrash(f"worker died at start (exit {self.process.poll()})") from exc
 
-    def call(self, request: tuple[bytes, str | None, int], timeout: float) -> Any:
+    def call(self, request: tuple[bytes, str | None, int, str | None], timeout: float) -> Any:
         assert self.process.stdin is not None and self.process.stdout is not None
         out = self.process.stdout
         try:
@@ -94,13 +94,19 @@ class ExtractionPool:
         self._closed = False
 
     def extract(
-        self, html: bytes, *, url: str | None, max_chars: int, timeout: float
+        self,
+        html: bytes,
+        *,
+        url: str | None,
+        max_chars: int,
+        timeout: float,
+        charset: str | None = None,
     ) -> Article | None:
         """``extract_article`` in a worker; ExtractionTimeout or ExtractionCrash on trouble."""
         with self._slots:
             worker = self._take()
             try:
-                status, value = worker.call((html, url, max_chars), timeout)
+                status, value = worker.call((html, url, max_chars, charset), timeout)
             except BaseException:
                 worker.kill()
                 raise

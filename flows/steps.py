@@ -291,7 +291,7 @@ async def analyse_item(
         note = f"page: {exc.reason}"
     else:
         try:
-            article = await asyncio.to_thread(extract_page, rt, page.body, page.url)
+            article = await asyncio.to_thread(extract_page, rt, page)
         except ExtractionTimeout:
             article = None
             note = f"page: extraction took over {settings.extract_timeout:g} s and was stopped"
@@ -328,13 +328,19 @@ async def analyse_item(
     )
 
 
-def extract_page(rt: Runtime, body: bytes, url: str) -> Article | None:
+def extract_page(rt: Runtime, page: FetchResult) -> Article | None:
     """The article in a page, extracted in a killable worker process unless turned off."""
     settings = rt.settings.process
     if not settings.isolate_extraction:
-        return extract_article(body, url=url, max_chars=settings.max_extract_chars)
+        return extract_article(
+            page.body, url=page.url, max_chars=settings.max_extract_chars, charset=page.charset
+        )
     return rt.extraction.extract(
-        body, url=url, max_chars=settings.max_extract_chars, timeout=settings.extract_timeout
+        page.body,
+        url=page.url,
+        max_chars=settings.max_extract_chars,
+        timeout=settings.extract_timeout,
+        charset=page.charset,
     )
 
 

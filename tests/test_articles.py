@@ -129,3 +129,13 @@ def test_oversize_page_gives_none() -> None:
     assert extract_article(page, max_chars=len(page) - 1) is None
     assert extract_article(page.encode(), max_chars=1_000) is None
     assert extract_article(page, max_chars=len(page)) is not None
+
+
+def test_charset_from_the_http_header_decodes_a_page_without_a_meta_charset() -> None:
+    text = "Россия и Казахстан подписали договор о транзите грузов через Каспий."
+    body = f"<html><body><article><p>{text}</p></article></body></html>".encode("koi8-r")
+
+    article = extract_article(body, charset="koi8-r")
+
+    assert article is not None
+    assert article.text == text
