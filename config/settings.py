@@ -69,8 +69,6 @@ class Settings(BaseSettings):
     sources_path: Path = CONFIG_DIR / "sources.yaml"
     # Replaces "{base_url}" in catalogue URLs (used by the offline samples; handy for mirrors).
     sources_base_url: str | None = None
-    # Where Prefect keeps its local state when no server is configured.
-    prefect_home: Path = Path("./.prefect")
     # Monitored countries (ISO alpha-2); empty means all.
     countries: list[str] = Field(default_factory=list)
     http: HttpSettings = Field(default_factory=HttpSettings)

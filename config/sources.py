@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -73,10 +72,6 @@ class SourceConfig(BaseModel):
         if seconds < 60:
             raise ValueError("poll interval must be at least 60 seconds")
         return seconds
-
-    @property
-    def poll_every(self) -> timedelta:
-        return timedelta(seconds=self.poll_interval)
 
 
 class _Catalogue(BaseModel):

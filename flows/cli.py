@@ -19,7 +19,7 @@ from config.durations import parse_duration
 from config.errors import NewsdeskError
 from config.settings import CONFIG_DIR, Settings, load_settings
 from flows.console import ProgressObserver, country_name, print_items, print_report
-from flows.prefect_env import configure_prefect, prefect_server_configured
+from flows.prefect_env import prefect_server_configured
 from flows.report import CycleReport
 
 app = typer.Typer(
@@ -38,6 +38,9 @@ console = Console()
 errors = Console(stderr=True)
 
 DEMO_DATABASE = "sqlite:///./newsdesk-demo.db"
+# Set when --database was given: the demo honours it, but never NEWSDESK_DATABASE_URL alone,
+# which may well name a production database.
+_DATABASE_GIVEN = "NEWSDESK_CLI_DATABASE_GIVEN"
 # Never resolvable (RFC 2606): the demo's requests can only reach its own sample server.
 SAMPLE_ORIGIN = "http://samples.newsdesk.invalid"
 
@@ -58,6 +61,7 @@ def _options(
     # Through the environment, so Prefect flows started from here see the same settings.
     if database:
         os.environ["NEWSDESK_DATABASE_URL"] = database
+        os.environ[_DATABASE_GIVEN] = "1"
     if sources:
         os.environ["NEWSDESK_SOURCES_PATH"] = str(sources)
 
@@ -76,7 +80,6 @@ def _run_cycle(
     if use_prefect is None:
         use_prefect = prefect_server_configured()
     if use_prefect:
-        configure_prefect(settings.prefect_home)
         from flows.run import run as run_flow  # imported late: Prefect costs seconds to load
 
         with console.status("Running the Prefect flow 'run'..."):
@@ -124,12 +127,18 @@ def run(
 
 @app.command()
 def demo(
-    database: Annotated[str, typer.Option(help="Where the demo stores items.")] = DEMO_DATABASE,
+    database: Annotated[
+        str | None,
+        typer.Option(help=f"Where the demo stores items [default: {DEMO_DATABASE}]."),
+    ] = None,
     use_prefect: PrefectOption = None,
 ) -> None:
     """Serve the bundled sample sources locally and run the whole pipeline on them."""
     from flows.sample_server import SampleServer
 
+    if database is None:
+        given = os.environ.get(_DATABASE_GIVEN)
+        database = os.environ["NEWSDESK_DATABASE_URL"] if given else DEMO_DATABASE
     samples = CONFIG_DIR / "samples"
     with SampleServer(samples, base_url=SAMPLE_ORIGIN) as server:
         os.environ.update(

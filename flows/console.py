@@ -96,7 +96,9 @@ def print_report(console: Console, report: CycleReport) -> None:
             failures.add_row(f"item {item_id}", error)
         console.print(failures)
 
-    if report.new_items == 0:
+    if not report.polls:
+        console.print("No source was due; `newsdesk run --all` polls every source now.")
+    elif report.new_items == 0 and len(report.feed_failures) < len(report.polls):
         console.print("No new items: everything these feeds list is already stored.")
 
 

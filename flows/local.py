@@ -64,7 +64,7 @@ async def run_cycle_async(
 ) -> CycleReport:
     observer = observer or _Silent()
     started = time.perf_counter()
-    added, _, _ = await asyncio.to_thread(steps.sync_catalogue, rt)
+    await asyncio.to_thread(steps.sync_catalogue, rt)
     feeds = await asyncio.to_thread(steps.due_feeds, rt, only, force=force)
     limiter = HostLimiter(rt.settings.http.per_host_limit)
     async with build_client(rt.settings.http) as client:
@@ -82,7 +82,6 @@ async def run_cycle_async(
     return await asyncio.to_thread(
         build_report,
         rt,
-        sources_added=added,
         polls=polls,
         processes=processes,
         seconds=time.perf_counter() - started,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 # Prefect reads these at import; setdefault keeps whatever an operator chose.
 _OFFLINE_DEFAULTS = {
@@ -20,15 +19,6 @@ def apply_offline_defaults() -> None:
     """Keep Prefect from phoning home and give its temporary server time to start."""
     for key, value in _OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-def configure_prefect(home: Path) -> None:
-    """Point Prefect at ``home`` (it writes there even for ``prefect version``) and go offline."""
-    if "PREFECT_HOME" not in os.environ:
-        home = home.expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
-        os.environ["PREFECT_HOME"] = str(home)
-    apply_offline_defaults()
 
 
 def prefect_server_configured() -> bool:

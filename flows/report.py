@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flows.runtime import Runtime
 from flows.steps import PollOutcome, ProcessOutcome
@@ -14,13 +14,11 @@ from storage import repository as repo
 class CycleReport:
     """What one run of poll + process did."""
 
-    sources_added: int
     polls: tuple[PollOutcome, ...]
     processes: tuple[ProcessOutcome, ...]
     countries: tuple[tuple[str, int], ...] = ()
     seconds: float = 0.0
     orchestrator: str = "local"
-    titles: dict[int, str] = field(default_factory=dict)
 
     @property
     def new_items(self) -> int:
@@ -60,7 +58,6 @@ class CycleReport:
 def build_report(
     rt: Runtime,
     *,
-    sources_added: int,
     polls: Sequence[PollOutcome],
     processes: Sequence[ProcessOutcome],
     seconds: float,
@@ -71,7 +68,6 @@ def build_report(
     with rt.sessions() as session:
         countries = repo.country_counts(session, done)
     return CycleReport(
-        sources_added=sources_added,
         polls=tuple(polls),
         processes=tuple(processes),
         countries=tuple(countries),

@@ -21,7 +21,6 @@ def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     processes = process(sources=sources)
     report = build_report(
         get_runtime(),
-        sources_added=0,
         polls=polls,
         processes=processes,
         seconds=time.perf_counter() - started,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import threading
 import time
@@ -22,7 +21,6 @@ class Scripted:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    gzip: bool = False
 
 
 @dataclass
@@ -107,9 +105,6 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(scripted.delay)
         body = scripted.body
         headers = dict(scripted.headers)
-        if scripted.gzip:
-            body = gzip.compress(body)
-            headers["Content-Encoding"] = "gzip"
         self._reply(scripted.status, body, headers)
 
     def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:

@@ -61,7 +61,8 @@ def test_demo_twice_stores_samples_once(tmp_path: Path) -> None:
 
     code, first = invoke("demo", "--database", database, "--local")
     assert code == 0, first
-    code, second = invoke("demo", "--database", database, "--local")
+    # The global option names the same database.
+    code, second = invoke("--database", database, "demo", "--local")
     assert code == 0, second
 
     new_first = int(_row(first, "new items"))

@@ -17,10 +17,8 @@ pytestmark = pytest.mark.prefect
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from flows.prefect_env import configure_prefect
-
+    # Before Prefect is first imported: it reads its home then, and writes there.
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    configure_prefect(Path(os.environ["PREFECT_HOME"]))
     from prefect.testing.utilities import prefect_test_harness
 
     # A new harness database takes 20 to 35 s to start on these machines.
