@@ -22,6 +22,19 @@ _WEB_URL = re.compile(r"^https?://[^\s/]+\S*$")
 _EXTRA_COUNTRY_CODES = {"XK"}
 
 
+class _CatalogueLoader(yaml.SafeLoader):
+    """YAML with only true/false as booleans, so that Norway's code NO stays a string."""
+
+
+_CatalogueLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CatalogueLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 class SourceConfig(BaseModel):
     """One source as written in the catalogue."""
 
@@ -98,8 +111,8 @@ def load_sources(path: Path, *, base_url: str | None = None) -> list[SourceConfi
 def parse_sources(text: str, *, origin: str = "sources.yaml") -> list[SourceConfig]:
     """Validate catalogue YAML text; errors name ``origin`` and the line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_CatalogueLoader)
+        data = yaml.load(text, Loader=_CatalogueLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.poll import poll
 from flows.process import process
@@ -17,10 +19,16 @@ from flows.runtime import get_runtime
 def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     """One full cycle: sync the catalogue, poll due feeds, process pending items."""
     started = time.perf_counter()
-    polls = poll(sources=sources, force=force)
+    rt = get_runtime()
+    # How many feeds are fetched at once is a setting, so the task runner is chosen here.
+    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(
+        max_workers=rt.settings.poll.concurrency
+    )
+    polling = poll.with_options(task_runner=runner)  # type: ignore[arg-type]
+    polls = polling(sources=sources, force=force)
     processes = process(sources=sources)
     report = build_report(
-        get_runtime(),
+        rt,
         polls=polls,
         processes=processes,
         seconds=time.perf_counter() - started,

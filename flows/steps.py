@@ -395,7 +395,10 @@ def _spans(mentions: Sequence[Mention], country: str) -> list[list[int | str]]:
 
 
 def content_hash(text: str) -> str:
-    """Hash of the text with case and spacing normalised, to spot the same story twice."""
+    """Hash of the text with case and spacing normalised: equal for the same text republished.
+
+    Stored and indexed for the alert stage, which groups copies of one story.
+    """
     normalised = " ".join(text.casefold().split())
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from config.settings import CONFIG_DIR
 from flows.cli import app
 
 runner = CliRunner()
@@ -77,7 +79,12 @@ def test_demo_twice_stores_samples_once(tmp_path: Path) -> None:
     assert len(rows) == new_first
     assert len({row["url"] for row in rows}) == len(rows)
     assert sum(row["text_source"] == "summary" for row in rows) == 1
-    assert any("PK" in row["countries"] for row in rows)
+    # Every sample item carries exactly the countries its author listed for it.
+    expected = yaml.safe_load((CONFIG_DIR / "samples" / "expected_countries.yaml").read_text())
+    found = {row["url"].rsplit("/", 1)[-1].removesuffix(".html"): row for row in rows}
+    assert set(found) == set(expected)
+    for slug, countries in expected.items():
+        assert sorted(found[slug]["countries"]) == countries, slug
 
     code, syria = invoke("--database", database, "items", "--country", "sy", "--json")
     assert code == 0

@@ -80,3 +80,13 @@ def test_shipped_catalogues_are_valid() -> None:
     samples = load_sources(CONFIG_DIR / "samples" / "sources.yaml", base_url="http://x.invalid")
     assert len(samples) >= 3
     assert {s.kind for s in samples} == {"foreign_office", "news"}
+
+
+def test_norway_is_a_country_code_not_false() -> None:
+    text = GOOD.replace("country: GB", "country: NO").replace("language: en-GB", "language: no")
+
+    [_, wire] = parse_sources(text + "    enabled: false\n")
+
+    assert wire.country == "NO"
+    assert wire.language == "no"
+    assert wire.enabled is False
