@@ -1,4 +1,17 @@
-"""Country mentions in text: a curated gazetteer matched with Aho-Corasick on word boundaries."""
+"""Country mentions in text: a gazetteer matched with Aho-Corasick on word boundaries.
+
+The gazetteer is `config/gazetteer/generated.tsv` (library names, demonyms, capitals and
+cities with their inflections; rebuilt by `python -m config.gazetteer.generate`) plus the
+hand-written YAML next to it: aliases, demonyms, capitals and cities the libraries lack,
+blockers (longer phrases that hide a shorter name: "Niger Delta", "New Mexico"), exclusions,
+case rules and given names, and `demonyms_i18n.yaml` when present. It is loaded once, lazily.
+
+Matching runs on a copy of the text that is lower-cased and has every character that is not a
+letter, digit or space replaced by a space, without changing its length. Aliases are stored
+with a space on each side, so the automaton reports only whole-word matches and Python sees
+few candidates ("oman" in "woman" is never reported). Aliases in scripts written without spaces
+(Chinese, Japanese, Thai, Korean) are stored bare and may match inside a run of letters.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -22,15 +35,22 @@ Kind = Literal["name", "demonym", "capital", "city"]
 
 _KINDS: tuple[Kind, ...] = ("name", "demonym", "capital", "city")  # strongest first
 _GAZETTEER_DIR = Path(config.__file__).parent / "gazetteer"
+_GENERATED = "generated.tsv"
+_I18N_DEMONYMS = "demonyms_i18n.yaml"
 _LEAD_CHARS = 300
-_ALL_LANGUAGES = "*"
-
-# Priorities when two sources give the same (lower-cased) alias: the higher one wins.
-_BABEL, _PYCOUNTRY, _CURATED, _BLOCKER = range(4)
+_ANY = ""  # language of entries valid in every language (blockers)
+_ENGLISH = "en"
 
 # Scripts written without spaces between words: a name there is matched inside a run of
-# letters ("日本外务省"), so the word-boundary check is skipped for aliases in them.
-_UNSPACED_RANGES = ((0x0E00, 0x0EFF), (0x3040, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7AF))
+# letters ("日本外务省"), so its key gets no boundary spaces.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+# Everything but letters, digits, "_" and the space becomes a space (one for one).
+_NON_WORD = re.compile(r"[^\w ]")
+# After that, a character past Latin (Greek, Cyrillic, Arabic, Han...) is a letter of another
+# script. The second automaton runs only over runs of such words (with their neighbours).
+_OTHER_SCRIPT = re.compile(r"[^\x00-\u036f]")
+_OTHER_RUN = re.compile(r"[^\x00-\u036f]+(?: +[^\x00-\u036f]+)*")
 
 # A sentence ends at a newline, or at . ! ? (and closing quotes) followed by space and a
 # character that is not a lower-case ASCII letter ("U.S. officials" does not end one).
@@ -60,13 +80,67 @@ class CountrySummary:
     salience: float
 
 
+class _Entry:
+    """One reading of a key: which country (None for a blocker), how, in which language."""
+
+    __slots__ = (
+        "case_sensitive",
+        "country",
+        "given_name",
+        "kind",
+        "language",
+        "shadowed",
+        "shape",
+        "surname",
+        "upper",
+    )
+
+    def __init__(
+        self,
+        text: str,
+        country: str | None,
+        kind: Kind,
+        language: str,
+        case_sensitive: bool = False,
+        given_name: bool = False,
+    ) -> None:
+        self.country = country
+        self.kind = kind
+        self.language = language
+        self.upper = text.isupper()
+        self.case_sensitive = case_sensitive or self.upper  # "US" is never "us"
+        self.given_name = given_name
+        self.surname = False
+        self.shadowed = False  # another language's reading of an English key: needs its hint
+        self.shape = _NON_WORD.sub(" ", text)  # compared with the surface when case matters
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (
+            self.country,
+            self.kind,
+            self.language,
+            self.case_sensitive,
+            self.given_name,
+            self.shape,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Entry) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        return f"_Entry({self.shape!r}, {self.country}, {self.kind}, {self.language!r})"
+
+
 @dataclass(frozen=True, slots=True)
-class _Alias:
-    text: str
-    country: str | None  # None: a blocker that hides shorter aliases inside it
-    kind: Kind
-    case_sensitive: bool = False
-    given_name: bool = False
+class _Gazetteer:
+    latin: Any  # automaton of keys in Latin script (and digits): run on every text
+    other: Any  # automaton of keys in other scripts: run only when the text has such letters
+    keys: Mapping[str, tuple[_Entry, ...]]  # normalised alias (no padding) -> readings
+    languages: frozenset[str]
+    sentence_words: frozenset[str]  # capitalised words that do not make a name a surname
 
 
 def _fold(text: str) -> str:
@@ -77,6 +151,10 @@ def _fold(text: str) -> str:
     return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
 
 
+def _normalise(text: str) -> str:
+    return _NON_WORD.sub(" ", _fold(text))
+
+
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize(
@@ -84,179 +162,195 @@ def _strip_accents(text: str) -> str:
     )
 
 
-def _is_unspaced(text: str) -> bool:
-    return any(lo <= ord(ch) <= hi for ch in text for lo, hi in _UNSPACED_RANGES)
-
-
-@functools.cache
 def _read(name: str) -> dict[str, Any]:
-    with (_GAZETTEER_DIR / name).open(encoding="utf-8") as handle:
-        return cast(dict[str, Any], yaml.safe_load(handle))
+    path = _GAZETTEER_DIR / name
+    if not path.exists():
+        return {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    with path.open(encoding="utf-8") as handle:
+        return cast(dict[str, Any], yaml.load(handle, Loader=loader) or {})  # noqa: S506
 
 
-def _parse(entry: str | Mapping[str, Any], country: str | None, kind: Kind) -> tuple[_Alias, bool]:
-    """One YAML entry -> alias, and whether to add its accent-stripped variant."""
-    if isinstance(entry, str):
-        return _Alias(entry, country, kind), True
-    alias = _Alias(
-        str(entry["text"]),
-        country,
-        cast(Kind, entry.get("kind", kind)),
-        bool(entry.get("case_sensitive", False)),
-        bool(entry.get("given_name", False)),
-    )
-    return alias, bool(entry.get("accent_variant", True))
+def _generated() -> Iterator[tuple[str, str, Kind, str, bool]]:
+    with (_GAZETTEER_DIR / _GENERATED).open(encoding="utf-8") as handle:
+        next(handle)  # header
+        for line in handle:
+            alias, country, kind, language, flags = line.rstrip("\n").split("\t")
+            yield alias, country, cast(Kind, kind), language, "cs" in flags.split(",")
 
 
-def _section(
-    groups: Mapping[str, Sequence[str | Mapping[str, Any]]], kind: Kind
-) -> Iterator[tuple[_Alias, bool]]:
-    for code, entries in groups.items():
-        country = None if code == "none" else code
-        for entry in entries:
-            yield _parse(entry, country, kind)
+def _english_plural(word: str) -> str | None:
+    from config.gazetteer.generate import EN_PLURALS  # a table only; no library imports
+
+    for ending, plural in EN_PLURALS:
+        if word.endswith(ending):
+            return word[: -len(ending)] + plural
+    return None
 
 
-def _variants(alias: _Alias, accents: bool) -> Iterator[_Alias]:
-    texts = {alias.text, _strip_accents(alias.text)} if accents else {alias.text}
-    for text in list(texts):
-        texts.add(text.replace("'", "’"))
-        texts.add(text.replace("’", "'"))
-    for text in sorted(texts):
-        yield _Alias(text, alias.country, alias.kind, alias.case_sensitive, alias.given_name)
+def _curated_entries(
+    data: Mapping[str, Sequence[str | Mapping[str, Any]]], kind: Kind, *, plurals: bool = False
+) -> Iterator[tuple[str, _Entry]]:
+    """YAML groups (code -> entries; code "none" for blockers) -> (alias text, entry)."""
+    for code, items in data.items():
+        country = None if code == "none" else str(code)
+        for item in items:
+            if isinstance(item, str):
+                item = {"text": item}
+            text = str(item["text"])
+            entry_kind = cast(Kind, item.get("kind", kind))
+            language = str(item.get("language", _ANY if country is None else _ENGLISH))
+            flags = (bool(item.get("case_sensitive", False)), bool(item.get("given_name", False)))
+            texts = {text}
+            if plurals and entry_kind == "demonym" and (plural := _english_plural(text)):
+                texts.add(plural)
+            if item.get("accent_variant", True):
+                texts |= {_strip_accents(t) for t in texts}
+            for form in sorted(texts):
+                yield form, _Entry(form, country, entry_kind, language, *flags)
 
 
-def _plurals(alias: _Alias) -> Iterator[_Alias]:
-    yield alias
-    if alias.text.endswith(("an", "i")):
-        yield _Alias(alias.text + "s", alias.country, alias.kind, alias.case_sensitive)
-
-
-def _pycountry_names() -> Iterator[tuple[_Alias, bool]]:
-    import pycountry  # only needed while the gazetteer is built (as is babel)
-
-    for country in pycountry.countries:
-        for attr in ("name", "common_name", "official_name"):
-            if name := getattr(country, attr, None):
-                yield _Alias(str(name), str(country.alpha_2), "name"), True
-
-
-def _inflect(name: str, spec: Mapping[str, Any]) -> Iterator[str]:
-    if " " in name or "-" in name:
-        return
-    for rule in spec["rules"]:
-        ending = str(rule["ending"])
-        if ending and name.endswith(ending):
-            stem = name[: -len(ending)]
-        elif not ending and name[-1] not in str(spec.get("invariable", "")):
-            stem = name
-        else:
-            continue
-        yield from (stem + str(form) for form in rule["forms"])
-        return
-
-
-def _babel_names(languages: Sequence[str]) -> Iterator[tuple[_Alias, bool]]:
-    import pycountry
-    from babel import Locale
-
-    data = _read("languages.yaml")
-    excluded = {_fold(name) for name in data.get("exclude", [])}
-    inflections: Mapping[str, Mapping[str, Any]] = data.get("inflections", {})
-    # CLDR also names regions, pseudo-locales and non-ISO territories ("Diego Garcia").
-    codes = {str(country.alpha_2) for country in pycountry.countries} | {"XK"}
-    for language in languages:
-        spec = inflections.get(language)
-        for code, label in Locale.parse(language).territories.items():
-            if code not in codes:
-                continue
-            # CLDR writes "Myanmar (Burma)", "Congo - Kinshasa", "Saint-Martin (partie ...)".
-            base, _, extra = str(label).replace(" - ", "-").partition(" (")
-            extra = extra.rstrip(")").strip()
-            for name in (base.strip(), extra if extra[:1].isupper() else ""):
-                if not name or _fold(name) in excluded:
-                    continue
-                yield _Alias(name, code, "name", case_sensitive=True), False
-                if spec is not None:
-                    for form in _inflect(name, spec):
-                        yield _Alias(form, code, spec["kind"], case_sensitive=True), False
-
-
-def _curated() -> Iterator[tuple[int, _Alias, bool]]:
-    for alias, accents in _section(_read("aliases.yaml")["names"], "name"):
-        yield _CURATED, alias, accents
-    for alias, accents in _section(_read("demonyms.yaml")["demonyms"], "demonym"):
-        for plural in _plurals(alias):
-            yield _CURATED, plural, accents
+def _curated() -> Iterator[tuple[str, _Entry]]:
+    yield from _curated_entries(_read("blockers.yaml").get("blockers", {}), "city")
+    yield from _curated_entries(_read("aliases.yaml").get("names", {}), "name")
+    yield from _curated_entries(_read("demonyms.yaml").get("demonyms", {}), "demonym", plurals=True)
     capitals = _read("capitals.yaml")
-    for alias, accents in _section(capitals["capitals"], "capital"):
-        yield _CURATED, alias, accents
-    for alias, accents in _section(capitals["cities"], "city"):
-        yield _CURATED, alias, accents
-    for alias, accents in _section(_read("blockers.yaml")["blockers"], "city"):
-        yield _BLOCKER, alias, accents
+    yield from _curated_entries(capitals.get("capitals", {}), "capital")
+    yield from _curated_entries(capitals.get("cities", {}), "city")
 
 
-def _build_table(languages: Sequence[str]) -> dict[str, list[_Alias]]:
-    """Folded alias -> its entries, after priorities and exclusions are applied."""
-    excluded = {_fold(name) for name in _read("aliases.yaml").get("exclude", [])}
-    table: dict[str, tuple[int, list[_Alias]]] = {}
+def _i18n_demonyms() -> Iterator[tuple[str, _Entry]]:
+    for language, groups in sorted(_read(_I18N_DEMONYMS).items()):
+        for code, forms in sorted((groups or {}).items()):
+            for form in forms or []:
+                yield str(form), _Entry(str(form), str(code), "demonym", str(language))
 
-    def add(priority: int, alias: _Alias, accents: bool) -> None:
-        for variant in _variants(alias, accents):
-            key = _fold(variant.text)
-            if priority < _CURATED and key in excluded:
-                continue
-            held = table.get(key)
-            if held is None or priority > held[0]:
-                table[key] = (priority, [variant])
-            elif priority == held[0] and variant not in held[1]:
-                if all(other.country == variant.country for other in held[1]):
-                    held[1].append(variant)  # same country, another casing or flag set
-                elif priority >= _CURATED:
-                    raise ValueError(f"gazetteer: {variant.text!r} maps to two countries")
 
-    for alias, accents in _babel_names(languages):
-        add(_BABEL, alias, accents)
-    for alias, accents in _pycountry_names():
-        add(_PYCOUNTRY, alias, accents)
-    for priority, alias, accents in _curated():
-        add(priority, alias, accents)
-    return {key: entries for key, (_, entries) in table.items()}
+def _load() -> _Gazetteer:
+    rules = _read("case_rules.yaml")
+    case_sensitive = {_normalise(t) for t in rules.get("case_sensitive", [])}
+    given_names = {_normalise(t) for t in rules.get("given_names", [])}
+    surnames = {_normalise(t) for t in rules.get("surnames", [])}
+    excluded = {_normalise(t) for t in _read("aliases.yaml").get("exclude", [])}
+
+    table: dict[str, list[_Entry]] = {}
+    curated_keys: set[str] = set()
+
+    def add(text: str, entry: _Entry, key: str | None = None) -> None:
+        key = _normalise(text) if key is None else key
+        if not key.strip():
+            return
+        held = table.setdefault(key, [])
+        if entry not in held:
+            held.append(entry)
+
+    # Hand-written entries come first and replace whatever the generated file says about the
+    # same key; demonyms_i18n next; the generated rows last.
+    for text, entry in _curated():
+        add(text, entry)
+    curated_keys.update(table)
+    for text, entry in _i18n_demonyms():
+        if _normalise(text) not in curated_keys:
+            add(text, entry)
+    languages = {_ENGLISH}
+    for alias, country, kind, language, cs in _generated():
+        key = _normalise(alias)
+        languages.add(language)
+        if key in curated_keys or key in excluded:
+            continue
+        add(alias, _Entry(alias, country, kind, language, cs), key)
+
+    latin, other = ahocorasick.Automaton(), ahocorasick.Automaton()
+    keys: dict[str, tuple[_Entry, ...]] = {}
+    for key, entries in table.items():
+        if key in excluded and key not in curated_keys:
+            continue
+        english = any(e.language in (_ENGLISH, _ANY) for e in entries)
+        for entry in entries:
+            # "china" (Spanish for Chinese) is only read so when the text is said to be Spanish:
+            # the English reading of the key decides otherwise.
+            entry.shadowed = english and entry.language not in (_ENGLISH, _ANY)
+            if key in case_sensitive:
+                entry.case_sensitive = True
+            if key in given_names:
+                entry.given_name = True
+            if key in surnames:
+                entry.surname = True
+        # Blockers first, then English, then names before demonyms before places.
+        ordered = tuple(
+            sorted(
+                entries,
+                key=lambda e: (
+                    e.country is not None,
+                    e.language not in (_ENGLISH, _ANY),
+                    _KINDS.index(e.kind),
+                ),
+            )
+        )
+        keys[key] = ordered
+        length = len(key)
+        automaton = other if _OTHER_SCRIPT.search(key) else latin
+        if automaton is other and _UNSPACED.search(key):
+            automaton.add_word(key, (length, 0, ordered))
+        else:
+            automaton.add_word(f" {key} ", (length, -1, ordered))
+    latin.make_automaton()
+    if len(other):
+        other.make_automaton()
+    logger.debug("country gazetteer: %d keys", len(keys))
+    sentence_words = frozenset(str(word) for word in rules.get("sentence_words", []))
+    return _Gazetteer(latin, other, keys, frozenset(languages), sentence_words)
 
 
 @functools.cache
-def _automaton(language: str) -> Any:
-    configured: list[str] = list(_read("languages.yaml")["languages"])
-    languages = configured if language == _ALL_LANGUAGES else [language]
-    table = _build_table([code for code in languages if code in configured])
-    automaton = ahocorasick.Automaton()
-    for key, entries in table.items():
-        automaton.add_word(key, (len(key), not _is_unspaced(key), tuple(entries)))
-    automaton.make_automaton()
-    logger.debug("country gazetteer for %s: %d aliases", language, len(table))
-    return automaton
+def _gazetteer() -> _Gazetteer:
+    return _load()
 
 
-def _language_key(language: str | None) -> str:
+def _allowed(language: str | None, known: frozenset[str]) -> frozenset[str] | None:
+    """Languages whose entries may match: all (None) without a hint, else English + hint."""
     if not language:
-        return _ALL_LANGUAGES
-    return language.replace("_", "-").split("-")[0].lower()
+        return None
+    code = language.replace("_", "-").split("-")[0].lower()
+    return frozenset({_ENGLISH, _ANY} | ({code} & known))
 
 
-def _accept(text: str, start: int, end: int, entries: tuple[_Alias, ...]) -> _Alias | None:
+def _after_name(text: str, start: int, sentence_words: frozenset[str]) -> bool:
+    """Whether the word before `start` is a capitalised word such as a given name."""
+    if start < 2 or text[start - 1] != " ":
+        return False
+    begin = start - 1
+    while begin > 0 and text[begin - 1].isalpha():
+        begin -= 1
+    word = text[begin : start - 1]
+    return bool(word) and word[0].isupper() and word not in sentence_words
+
+
+def _accept(
+    text: str,
+    start: int,
+    end: int,
+    entries: Iterable[_Entry],
+    allowed: frozenset[str] | None,
+    sentence_words: frozenset[str],
+) -> _Entry | None:
     surface = text[start:end]
-    for alias in entries:
+    for entry in entries:
+        if (entry.language not in allowed) if allowed is not None else entry.shadowed:
+            continue
         # Headlines in capitals still match "TURKEY", but "US" never matches "us".
         if (
-            alias.case_sensitive
-            and surface != alias.text
-            and (alias.text.isupper() or not surface.isupper())
+            entry.case_sensitive
+            and surface != entry.shape
+            and _NON_WORD.sub(" ", surface) != entry.shape
+            and (entry.upper or not surface.isupper())
         ):
             continue
-        if alias.given_name and text[end : end + 1] == " " and text[end + 1 : end + 2].isupper():
+        if entry.given_name and text[end : end + 1] == " " and text[end + 1 : end + 2].isupper():
             continue  # "Chad Smith", "Georgia Tech": a name followed by a surname
-        return alias
+        if entry.surname and _after_name(text, start, sentence_words):
+            continue  # "Andrew Jordan": a surname after a given name
+        return entry
     return None
 
 
@@ -268,32 +362,38 @@ def detect(
     countries: Collection[str] | None = None,
 ) -> list[Mention]:
     """Mentions in `text` (title is accepted for API stability and ignored here), sorted by
-    start; `countries` restricts output to those codes (None = all)."""
+    start; `countries` restricts output to those codes (None = all). With a `language` hint
+    ("fr", "pt-BR") English and that language are searched, without one every language."""
     del title
-    automaton = _automaton(_language_key(language))
+    gazetteer = _gazetteer()
+    allowed = _allowed(language, gazetteer.languages)
     wanted = None if countries is None else {code.upper() for code in countries}
-    size = len(text)
-    candidates: list[tuple[int, int, _Alias]] = []
-    for last, (length, bounded, entries) in automaton.iter(_fold(text)):
-        end = last + 1
-        start = end - length
-        if bounded and (
-            (start > 0 and text[start - 1].isalnum()) or (end < size and text[end].isalnum())
-        ):
-            continue
-        alias = _accept(text, start, end, entries)
-        if alias is not None:
-            candidates.append((start, -end, alias))
+    candidates: list[tuple[int, int, _Entry]] = []
+    haystack = f" {_normalise(text)} "
+    # (automaton, piece of the haystack, offset of the piece in the haystack)
+    passes: list[tuple[Any, str, int]] = [(gazetteer.latin, haystack, 0)]
+    if len(gazetteer.other):
+        passes += [
+            (gazetteer.other, haystack[run.start() - 1 : run.end() + 1], run.start() - 1)
+            for run in _OTHER_RUN.finditer(haystack)
+        ]
+    for automaton, piece, offset in passes:
+        for last, (length, shift, entries) in automaton.iter(piece):
+            end = offset + last + shift
+            start = end - length
+            entry = _accept(text, start, end, entries, allowed, gazetteer.sentence_words)
+            if entry is not None:
+                candidates.append((start, -end, entry))
     candidates.sort(key=lambda c: (c[0], c[1]))
     mentions: list[Mention] = []
     reached = 0
-    for start, neg_end, alias in candidates:
+    for start, neg_end, entry in candidates:
         if start < reached:
             continue  # overlaps a longer (or earlier) match: leftmost-longest wins
         reached = -neg_end
-        if alias.country is None or (wanted is not None and alias.country not in wanted):
+        if entry.country is None or (wanted is not None and entry.country not in wanted):
             continue
-        mentions.append(Mention(alias.country, start, reached, text[start:reached], alias.kind))
+        mentions.append(Mention(entry.country, start, reached, text[start:reached], entry.kind))
     return mentions
 
 

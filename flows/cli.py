@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -21,6 +24,9 @@ from config.settings import CONFIG_DIR, Settings, load_settings
 from flows.console import ProgressObserver, country_name, print_items, print_report
 from flows.prefect_env import prefect_server_configured
 from flows.report import CycleReport
+
+if TYPE_CHECKING:
+    from extractors.countries import CountrySummary, Mention
 
 app = typer.Typer(
     name="newsdesk",
@@ -214,49 +220,199 @@ def items(
         print_items(console, found)
 
 
-@app.command()
-def detect(
-    file: Annotated[str, typer.Argument(help="A text file, or - for standard input.")] = "-",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Print the country mentions found in a text."""
+_ISO_CODE = re.compile(r"[A-Za-z]{2}")
+
+
+def _summary_dict(summary: CountrySummary) -> dict[str, object]:
+    return {
+        "country": summary.country,
+        "count": summary.count,
+        "first_offset": summary.first_offset,
+        "kind": summary.kind,
+        "salience": round(summary.salience, 3),
+        "snippet": summary.snippet,
+    }
+
+
+def _mention_dict(mention: Mention) -> dict[str, object]:
+    return {
+        "country": mention.country,
+        "start": mention.start,
+        "end": mention.end,
+        "surface": mention.surface,
+        "kind": mention.kind,
+    }
+
+
+def _batch_record(
+    name: str, number: int, line: str, language: str | None
+) -> tuple[object, str, str | None, str | None]:
+    """One input line -> (id, text, title, language), or NewsdeskError naming file:line."""
+    where = f"{name}:{number}"
+    try:
+        row = json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        raise NewsdeskError(f"{where}: invalid JSON: {exc.msg} at column {exc.pos + 1}") from exc
+    if not isinstance(row, dict):
+        raise NewsdeskError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    if "id" not in row:
+        raise NewsdeskError(f'{where}: "id" is missing')
+    if not isinstance(row.get("text"), str):
+        missing = "text" not in row or row["text"] is None
+        raise NewsdeskError(f'{where}: "text" is {"missing" if missing else "not a string"}')
+    for key in ("title", "language"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise NewsdeskError(f'{where}: "{key}" is not a string')
+    return row["id"], row["text"], row.get("title"), row.get("language") or language
+
+
+def _numbered_lines(handle: TextIO, name: str) -> Iterator[tuple[int, str]]:
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = handle.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NewsdeskError(f"{name}:{number}: cannot read: {exc}") from exc
+        if not line:
+            return
+        yield number, line
+
+
+def _write_batch(source: str, sink: TextIO, language: str | None, wanted: list[str] | None) -> int:
+    """Stream `source` (a path or -) into `sink`, one output line per input line."""
     from extractors.countries import detect as find_mentions
     from extractors.countries import summarize
 
-    if file == "-":
+    name = "<stdin>" if source == "-" else source
+    written = 0
+    with ExitStack() as stack:
+        handle = sys.stdin
+        if source != "-":
+            try:
+                handle = stack.enter_context(Path(source).open(encoding="utf-8"))
+            except OSError as exc:
+                raise NewsdeskError(f"cannot read {source}: {exc}") from exc
+        for number, line in _numbered_lines(handle, name):
+            if not line.strip():
+                continue
+            doc_id, text, title, doc_language = _batch_record(name, number, line, language)
+            mentions = find_mentions(text, title=title, language=doc_language, countries=wanted)
+            record = {
+                "id": doc_id,
+                "countries": [_summary_dict(s) for s in summarize(text, mentions, title=title)],
+                "mentions": [_mention_dict(m) for m in mentions],
+            }
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            written += 1
+    sink.flush()
+    return written
+
+
+def _detect_batch(
+    source: str, output: Path | None, language: str | None, wanted: list[str] | None
+) -> int:
+    """Run a batch to `output` (None: stdout); the number of lines written.
+
+    An output file is written beside its destination and renamed once every line succeeded,
+    so a failed run leaves it untouched (and IN and OUT may even be the same file).
+    """
+    if output is None:
+        return _write_batch(source, sys.stdout, language, wanted)
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as sink:
+            written = _write_batch(source, sink, language, wanted)
+        partial.replace(output)
+    except OSError as exc:
+        raise NewsdeskError(f"cannot write {output}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
+@app.command()
+def detect(
+    file: Annotated[
+        str | None,
+        typer.Argument(help="A text file, or - for standard input (the default)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (--batch always writes JSON lines).")
+    ] = False,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="IN.jsonl",
+            help="Read JSON lines {id, text[, title, language]} (- for standard input) and "
+            "write one line {id, countries, mentions} per input line, in order, as it goes "
+            "(blank lines are skipped). "
+            "A bad line (invalid JSON, no id or text) stops the run with an error naming "
+            "the file and line; --output is then left untouched.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUT.jsonl",
+            help="Where --batch writes (default: standard output).",
+            show_default=False,
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CODE",
+            help="Language of the text, e.g. en: match only its names (faster). "
+            "Default: every language. A --batch line's own language wins.",
+            show_default=False,
+        ),
+    ] = None,
+    country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            "-c",
+            metavar="CODE",
+            help="Only this country, an ISO code such as SY (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the country mentions found in a text, or in each line of a JSON-lines file."""
+    from extractors.countries import detect as find_mentions
+    from extractors.countries import summarize
+
+    for code in country or []:
+        if not _ISO_CODE.fullmatch(code):
+            raise NewsdeskError(f"--country: {code!r} is not a two-letter ISO 3166-1 code")
+    wanted = [code.upper() for code in country] if country else None
+    if batch is not None:
+        if file is not None:
+            raise NewsdeskError("give either a FILE or --batch, not both")
+        _detect_batch(batch, output, language, wanted)
+        return
+    if output is not None:
+        raise NewsdeskError("--output goes with --batch")
+    if file is None or file == "-":
         text = sys.stdin.read()
     else:
         try:
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise NewsdeskError(f"cannot read {file}: {exc}") from exc
-    mentions = find_mentions(text)
+    mentions = find_mentions(text, language=language, countries=wanted)
     summaries = summarize(text, mentions)
     if as_json:
         print(
             json.dumps(
                 {
-                    "countries": [
-                        {
-                            "country": s.country,
-                            "count": s.count,
-                            "first_offset": s.first_offset,
-                            "kind": s.kind,
-                            "salience": round(s.salience, 3),
-                            "snippet": s.snippet,
-                        }
-                        for s in summaries
-                    ],
-                    "mentions": [
-                        {
-                            "country": m.country,
-                            "start": m.start,
-                            "end": m.end,
-                            "surface": m.surface,
-                            "kind": m.kind,
-                        }
-                        for m in mentions
-                    ],
+                    "countries": [_summary_dict(s) for s in summaries],
+                    "mentions": [_mention_dict(m) for m in mentions],
                 },
                 ensure_ascii=False,
                 indent=2,

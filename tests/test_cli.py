@@ -207,3 +207,112 @@ def test_bad_database_settings_are_one_clear_line(tmp_path: Path, url: str, mess
     assert "Traceback" not in result.stderr
     # Nothing the user stored is touched.
     assert (tmp_path / "notdb.db").read_text(encoding="utf-8") == "this is not a database"
+
+
+def _jsonl(path: Path, *rows: object) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_detect_batch_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        {"id": "a", "text": "Talks in Islamabad: Pakistan and Syria agreed."},
+        {"id": 2, "text": "Nothing to see here.", "title": "Weather"},
+        {"id": "c", "text": "La France et l'Allemagne ont signé.", "language": "fr"},
+    )
+    target = tmp_path / "out.jsonl"
+    code, output = invoke("detect", "--batch", str(source), "--output", str(target))
+    assert code == 0, output
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["a", 2, "c"]
+    assert [{c["country"] for c in row["countries"]} for row in rows] == [
+        {"PK", "SY"},
+        set(),
+        {"FR", "DE"},
+    ]
+    first = rows[0]
+    assert set(first["countries"][0]) == {
+        "country",
+        "count",
+        "first_offset",
+        "kind",
+        "salience",
+        "snippet",
+    }
+    assert {"country": "PK", "start": 9, "end": 18, "surface": "Islamabad", "kind": "capital"} in (
+        first["mentions"]
+    )
+    assert not list(tmp_path.glob(".*partial"))
+
+    # Without --output the same lines go to standard output.
+    code, output = invoke("detect", "--batch", str(source))
+    assert code == 0
+    assert [json.loads(line) for line in output.splitlines()] == rows
+
+
+def test_detect_batch_reads_standard_input() -> None:
+    code, output = invoke(
+        "detect", "--batch", "-", input='{"id": "x", "text": "Protests in Tehran."}\n'
+    )
+    assert code == 0
+    row = json.loads(output)
+    assert row["id"] == "x"
+    assert [c["country"] for c in row["countries"]] == ["IR"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": 2, "text": ', "in.jsonl:2: invalid JSON: Expecting value at column 19"),
+        ('{"id": 2}', 'in.jsonl:2: "text" is missing'),
+        ('{"id": 2, "text": 7}', 'in.jsonl:2: "text" is not a string'),
+        ('{"text": "Syria"}', 'in.jsonl:2: "id" is missing'),
+        ('["Syria"]', "in.jsonl:2: expected a JSON object, got list"),
+    ],
+)
+def test_detect_batch_bad_line_is_one_clear_error(tmp_path: Path, line: str, message: str) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(f'{{"id": 1, "text": "Syria"}}\n{line}\n', encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    target.write_text("earlier results\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "detect", "--batch", str(source), "-o", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path}/{message}"
+    assert "Traceback" not in result.stderr
+    # A failed batch leaves an existing output file as it was, and no temporary file.
+    assert target.read_text(encoding="utf-8") == "earlier results\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+def test_detect_country_option_restricts_the_output(tmp_path: Path) -> None:
+    text = "Talks in Islamabad: Pakistan and Syria agreed, Iran said."
+    code, output = invoke("detect", "-", "--json", "--country", "sy", "-c", "IR", input=text)
+    assert code == 0
+    data = json.loads(output)
+    assert [c["country"] for c in data["countries"]] == ["SY", "IR"]
+    assert {m["country"] for m in data["mentions"]} == {"SY", "IR"}
+
+    source = _jsonl(tmp_path / "in.jsonl", {"id": 1, "text": text})
+    code, output = invoke("detect", "--batch", str(source), "--country", "PK")
+    assert code == 0
+    row = json.loads(output)
+    assert [c["country"] for c in row["countries"]] == ["PK"]
+    assert [m["surface"] for m in row["mentions"]] == ["Islamabad", "Pakistan"]
+
+
+def test_detect_rejects_a_bad_country_code() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "detect", "-", "--country", "Syria"],
+        input="Syria",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: --country: 'Syria' is not a two-letter ISO 3166-1 code" in result.stderr

@@ -4,7 +4,7 @@ from collections.abc import Collection
 
 import pycountry
 
-from extractors.countries import CountrySummary, Mention, _build_table, detect, summarize
+from extractors.countries import CountrySummary, Mention, _gazetteer, detect, summarize
 
 # A paraphrase of a foreign-office briefing covering the cases a desk cares about.
 BRIEFING = (
@@ -133,12 +133,17 @@ def test_other_languages_and_language_hint() -> None:
 
 def test_gazetteer_maps_only_to_iso_codes() -> None:
     valid = {c.alpha_2 for c in pycountry.countries} | {"XK"}
-    table = _build_table(["fr", "ru"])
-    mapped = {alias.country for entries in table.values() for alias in entries}
+    table = _gazetteer().keys
+    mapped = {entry.country for entries in table.values() for entry in entries}
     assert mapped - {None} <= valid
     assert {"XK", "PS", "SS", "GB", "US"} <= mapped
     assert None in mapped  # blockers are present
-    assert all(len({a.country for a in entries}) == 1 for entries in table.values())
+    # one country per key and language
+    for entries in table.values():
+        per_language: dict[str, set[str | None]] = {}
+        for entry in entries:
+            per_language.setdefault(entry.language, set()).add(entry.country)
+        assert all(len(found) == 1 for found in per_language.values()), entries
 
 
 TEXT = (
