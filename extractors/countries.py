@@ -210,8 +210,19 @@ def _curated_entries(
                 yield form, _Entry(form, country, entry_kind, language, *flags)
 
 
+def _language_uses(spec: Mapping[str, Sequence[str]]) -> Iterator[tuple[str, _Entry]]:
+    """Blockers for a demonym used as a language name: "in Spanish", "Portuguese-language"."""
+    for word in spec.get("words", []):
+        phrases = [f"{cue} {word}" for cue in spec.get("before", [])]
+        phrases += [f"{word}{cue}" for cue in spec.get("after", [])]
+        for phrase in phrases:
+            yield phrase, _Entry(phrase, None, "city", _ANY, False, False)
+
+
 def _curated() -> Iterator[tuple[str, _Entry]]:
-    yield from _curated_entries(_read("blockers.yaml").get("blockers", {}), "city")
+    blockers = _read("blockers.yaml")
+    yield from _curated_entries(blockers.get("blockers", {}), "city")
+    yield from _language_uses(blockers.get("language_uses", {}))
     yield from _curated_entries(_read("aliases.yaml").get("names", {}), "name")
     yield from _curated_entries(_read("demonyms.yaml").get("demonyms", {}), "demonym", plurals=True)
     capitals = _read("capitals.yaml")

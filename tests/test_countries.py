@@ -3,6 +3,7 @@
 from collections.abc import Collection
 
 import pycountry
+import pytest
 
 from extractors.countries import CountrySummary, Mention, _gazetteer, detect, summarize
 
@@ -194,3 +195,21 @@ def test_snippet_trimmed_around_mention() -> None:
 
 def test_summarize_nothing() -> None:
     assert summarize("No countries here.", []) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In the video a man speaks in Spanish.",
+        "She is studying Portuguese in Lisbon.",
+        "a French-language daily",
+        "Dane guns were seized at the checkpoint.",
+    ],
+)
+def test_a_language_or_a_thing_named_after_a_country_is_not_the_country(text: str) -> None:
+    assert {m.country for m in detect(text)} <= {"PT"}  # Lisbon is still Portugal's capital
+
+
+def test_a_demonym_after_in_is_still_the_country() -> None:
+    found = {m.country for m in detect("The crew was held in Russian custody near Chinese waters.")}
+    assert found == {"RU", "CN"}
