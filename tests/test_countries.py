@@ -5,7 +5,8 @@ from collections.abc import Collection
 import pycountry
 import pytest
 
-from extractors.countries import CountrySummary, Mention, _gazetteer, detect, summarize
+from extractors.countries import CountrySummary, Mention, detect, summarize
+from extractors.countries.gazetteer import load_gazetteer
 
 # A paraphrase of a foreign-office briefing covering the cases a desk cares about.
 BRIEFING = (
@@ -134,7 +135,7 @@ def test_other_languages_and_language_hint() -> None:
 
 def test_gazetteer_maps_only_to_iso_codes() -> None:
     valid = {c.alpha_2 for c in pycountry.countries} | {"XK"}
-    table = _gazetteer().keys
+    table = load_gazetteer().keys
     mapped = {entry.country for entries in table.values() for entry in entries}
     assert mapped - {None} <= valid
     assert {"XK", "PS", "SS", "GB", "US"} <= mapped

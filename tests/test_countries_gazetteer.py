@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.countries import _GAZETTEER_DIR, detect
+from extractors.countries import detect
+from extractors.countries.gazetteer import GAZETTEER_DIR
 
 
 def codes(text: str) -> list[str]:
@@ -107,7 +108,7 @@ def test_demonyms() -> None:
 
 
 def test_generated_tsv_is_sorted_and_well_formed() -> None:
-    lines = (_GAZETTEER_DIR / "generated.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (GAZETTEER_DIR / "generated.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "alias\tcountry\tkind\tlanguage\tflags"
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) > 20_000
