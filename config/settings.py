@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
+
+# The kinds of country mention (extractors.countries.Kind), spelled here to keep config free
+# of imports from the rest of the project.
+MentionKind = Literal["name", "demonym", "capital", "city"]
+_ALL_KINDS: tuple[MentionKind, ...] = ("name", "demonym", "capital", "city")
 
 
 class HttpSettings(BaseModel):
@@ -71,6 +77,8 @@ class Settings(BaseSettings):
     sources_base_url: str | None = None
     # Monitored countries (ISO alpha-2); empty means all.
     countries: list[str] = Field(default_factory=list)
+    # Which kinds of mention count: drop "city" (or "capital") to ignore places inside a country.
+    mention_kinds: list[MentionKind] = Field(default_factory=lambda: list(_ALL_KINDS))
     http: HttpSettings = Field(default_factory=HttpSettings)
     poll: PollSettings = Field(default_factory=PollSettings)
     process: ProcessSettings = Field(default_factory=ProcessSettings)

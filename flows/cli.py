@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,7 +23,7 @@ from flows.prefect_env import prefect_server_configured
 from flows.report import CycleReport
 
 if TYPE_CHECKING:
-    from extractors.countries import CountrySummary, Mention
+    pass
 
 app = typer.Typer(
     name="newsdesk",
@@ -220,117 +217,6 @@ def items(
         print_items(console, found)
 
 
-_ISO_CODE = re.compile(r"[A-Za-z]{2}")
-
-
-def _summary_dict(summary: CountrySummary) -> dict[str, object]:
-    return {
-        "country": summary.country,
-        "count": summary.count,
-        "first_offset": summary.first_offset,
-        "kind": summary.kind,
-        "salience": round(summary.salience, 3),
-        "snippet": summary.snippet,
-    }
-
-
-def _mention_dict(mention: Mention) -> dict[str, object]:
-    return {
-        "country": mention.country,
-        "start": mention.start,
-        "end": mention.end,
-        "surface": mention.surface,
-        "kind": mention.kind,
-    }
-
-
-def _batch_record(
-    name: str, number: int, line: str, language: str | None
-) -> tuple[object, str, str | None, str | None]:
-    """One input line -> (id, text, title, language), or NewsdeskError naming file:line."""
-    where = f"{name}:{number}"
-    try:
-        row = json.loads(line.rstrip("\r\n"))
-    except json.JSONDecodeError as exc:
-        raise NewsdeskError(f"{where}: invalid JSON: {exc.msg} at column {exc.pos + 1}") from exc
-    if not isinstance(row, dict):
-        raise NewsdeskError(f"{where}: expected a JSON object, got {type(row).__name__}")
-    if "id" not in row:
-        raise NewsdeskError(f'{where}: "id" is missing')
-    if not isinstance(row.get("text"), str):
-        missing = "text" not in row or row["text"] is None
-        raise NewsdeskError(f'{where}: "text" is {"missing" if missing else "not a string"}')
-    for key in ("title", "language"):
-        if row.get(key) is not None and not isinstance(row[key], str):
-            raise NewsdeskError(f'{where}: "{key}" is not a string')
-    return row["id"], row["text"], row.get("title"), row.get("language") or language
-
-
-def _numbered_lines(handle: TextIO, name: str) -> Iterator[tuple[int, str]]:
-    number = 0
-    while True:
-        number += 1
-        try:
-            line = handle.readline()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NewsdeskError(f"{name}:{number}: cannot read: {exc}") from exc
-        if not line:
-            return
-        yield number, line
-
-
-def _write_batch(source: str, sink: TextIO, language: str | None, wanted: list[str] | None) -> int:
-    """Stream `source` (a path or -) into `sink`, one output line per input line."""
-    from extractors.countries import detect as find_mentions
-    from extractors.countries import summarize
-
-    name = "<stdin>" if source == "-" else source
-    written = 0
-    with ExitStack() as stack:
-        handle = sys.stdin
-        if source != "-":
-            try:
-                handle = stack.enter_context(Path(source).open(encoding="utf-8"))
-            except OSError as exc:
-                raise NewsdeskError(f"cannot read {source}: {exc}") from exc
-        for number, line in _numbered_lines(handle, name):
-            if not line.strip():
-                continue
-            doc_id, text, title, doc_language = _batch_record(name, number, line, language)
-            mentions = find_mentions(text, title=title, language=doc_language, countries=wanted)
-            record = {
-                "id": doc_id,
-                "countries": [_summary_dict(s) for s in summarize(text, mentions, title=title)],
-                "mentions": [_mention_dict(m) for m in mentions],
-            }
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            written += 1
-    sink.flush()
-    return written
-
-
-def _detect_batch(
-    source: str, output: Path | None, language: str | None, wanted: list[str] | None
-) -> int:
-    """Run a batch to `output` (None: stdout); the number of lines written.
-
-    An output file is written beside its destination and renamed once every line succeeded,
-    so a failed run leaves it untouched (and IN and OUT may even be the same file).
-    """
-    if output is None:
-        return _write_batch(source, sys.stdout, language, wanted)
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8") as sink:
-            written = _write_batch(source, sink, language, wanted)
-        partial.replace(output)
-    except OSError as exc:
-        raise NewsdeskError(f"cannot write {output}: {exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
-    return written
-
-
 @app.command()
 def detect(
     file: Annotated[
@@ -382,19 +268,26 @@ def detect(
             show_default=False,
         ),
     ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            metavar="KIND",
+            help="Only mentions of this kind: name, demonym, capital or city (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print the country mentions found in a text, or in each line of a JSON-lines file."""
-    from extractors.countries import detect as find_mentions
     from extractors.countries import summarize
+    from flows.detect_cli import DetectOptions, as_record, detect_batch
 
-    for code in country or []:
-        if not _ISO_CODE.fullmatch(code):
-            raise NewsdeskError(f"--country: {code!r} is not a two-letter ISO 3166-1 code")
-    wanted = [code.upper() for code in country] if country else None
+    options = DetectOptions.checked(language, country, kind)
     if batch is not None:
         if file is not None:
             raise NewsdeskError("give either a FILE or --batch, not both")
-        _detect_batch(batch, output, language, wanted)
+        detect_batch(batch, output, options)
         return
     if output is not None:
         raise NewsdeskError("--output goes with --batch")
@@ -405,19 +298,10 @@ def detect(
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise NewsdeskError(f"cannot read {file}: {exc}") from exc
-    mentions = find_mentions(text, language=language, countries=wanted)
+    mentions = options.mentions(text)
     summaries = summarize(text, mentions)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "countries": [_summary_dict(s) for s in summaries],
-                    "mentions": [_mention_dict(m) for m in mentions],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        print(json.dumps(as_record(mentions, summaries), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(summaries)} countries", title_justify="left")
     for column in ("code", "country", "mentions", "first", "kind", "snippet"):

@@ -357,7 +357,13 @@ def analyse_text(
 ) -> ProcessedItem:
     """Detect countries in a text and package what will be stored."""
     monitored = rt.settings.countries or None
-    mentions = detect(text, title=title, language=language, countries=monitored)
+    mentions = detect(
+        text,
+        title=title,
+        language=language,
+        countries=monitored,
+        kinds=rt.settings.mention_kinds,
+    )
     summaries = summarize(
         text, mentions, title=title, snippet_chars=rt.settings.process.snippet_chars
     )

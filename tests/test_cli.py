@@ -316,3 +316,22 @@ def test_detect_rejects_a_bad_country_code() -> None:
     )
     assert result.returncode == 1
     assert "error: --country: 'Syria' is not a two-letter ISO 3166-1 code" in result.stderr
+
+
+def test_detect_kind_filter_and_a_bad_kind() -> None:
+    code, output = invoke(
+        "detect", "-", "--json", "--kind", "city", input="Aleppo is in Syria, near Turkey."
+    )
+    assert code == 0
+    assert [(m["surface"], m["kind"]) for m in json.loads(output)["mentions"]] == [
+        ("Aleppo", "city")
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "detect", "-", "--kind", "town"],
+        input="Syria",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: --kind: 'town' is not one of name, demonym, capital, city" in result.stderr

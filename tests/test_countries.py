@@ -214,3 +214,15 @@ def test_a_language_or_a_thing_named_after_a_country_is_not_the_country(text: st
 def test_a_demonym_after_in_is_still_the_country() -> None:
     found = {m.country for m in detect("The crew was held in Russian custody near Chinese waters.")}
     assert found == {"RU", "CN"}
+
+
+def test_kinds_filter_keeps_only_those_kinds_and_longest_match_still_wins() -> None:
+    text = "Officials in New Delhi and Karachi spoke to Pakistani and Indian reporters."
+
+    everything = {(m.surface, m.kind) for m in detect(text)}
+    places = {(m.surface, m.kind) for m in detect(text, kinds=["capital", "city"])}
+    names = {(m.country, m.kind) for m in detect(text, kinds=["demonym"])}
+
+    assert ("New Delhi", "capital") in everything
+    assert places == {("New Delhi", "capital"), ("Karachi", "city")}
+    assert names == {("PK", "demonym"), ("IN", "demonym")}

@@ -408,3 +408,17 @@ def test_page_charset_from_the_http_header_is_used(
         assert item.text_source == "page"
         assert item.text == text
         assert {m.country for m in item.mentions} == {"RU", "KZ"}
+
+
+def test_mention_kinds_setting_drops_cities(server: TestServer, make_runtime: BuildRuntime) -> None:
+    server.write("a.html", page("Port", "Dockers in Karachi went on strike over wages."))
+    feed = server.write("feed.xml", rss(("Port", "{base}/a.html", "Dockers strike.")))
+    rt = make_runtime({"wire": feed}, mention_kinds=["name", "demonym", "capital"], **quick())
+
+    run_cycle(rt)
+
+    with rt.sessions() as session:
+        item = session.scalars(select(Item)).one()
+        assert item.text is not None
+        assert "Karachi" in item.text
+        assert item.mentions == []

@@ -14,7 +14,7 @@ from extractors.countries.gazetteer import (
     load_gazetteer,
     normalise,
 )
-from extractors.countries.records import Mention
+from extractors.countries.records import Kind, Mention
 
 
 def _allowed(language: str | None, known: frozenset[str]) -> frozenset[str] | None:
@@ -70,14 +70,19 @@ def detect(
     title: str | None = None,
     language: str | None = None,
     countries: Collection[str] | None = None,
+    kinds: Collection[Kind] | None = None,
 ) -> list[Mention]:
-    """Mentions in `text` (title is accepted for API stability and ignored here), sorted by
-    start; `countries` restricts output to those codes (None = all). With a `language` hint
-    ("fr", "pt-BR") English and that language are searched, without one every language."""
+    """Mentions in `text`, sorted by start.
+
+    `countries` and `kinds` restrict the output (None: all). With a `language` hint ("fr",
+    "pt-BR") English and that language are searched, without one every language. `title` is
+    accepted for API stability; summarize() is what weighs the title.
+    """
     del title
     gazetteer = load_gazetteer()
     allowed = _allowed(language, gazetteer.languages)
     wanted = None if countries is None else {code.upper() for code in countries}
+    wanted_kinds = None if kinds is None else frozenset(kinds)
     candidates: list[tuple[int, int, Entry]] = []
     haystack = f" {normalise(text)} "
     # (automaton, piece of the haystack, offset of the piece in the haystack)
@@ -103,5 +108,7 @@ def detect(
         reached = -neg_end
         if entry.country is None or (wanted is not None and entry.country not in wanted):
             continue
+        if wanted_kinds is not None and entry.kind not in wanted_kinds:
+            continue  # filtered after the overlap check: "New Delhi" never turns into "Delhi"
         mentions.append(Mention(entry.country, start, reached, text[start:reached], entry.kind))
     return mentions
