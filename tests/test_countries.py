@@ -226,3 +226,19 @@ def test_kinds_filter_keeps_only_those_kinds_and_longest_match_still_wins() -> N
     assert ("New Delhi", "capital") in everything
     assert places == {("New Delhi", "capital"), ("Karachi", "city")}
     assert names == {("PK", "demonym"), ("IN", "demonym")}
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Saint-Martin", "MF"),
+        ("St. Maarten", "SX"),
+        ("Saint Helena", "SH"),
+        ("Macau", "MO"),
+        ("N. Korea fired a missile", "KP"),
+        ("British Guiana", "GY"),
+        ("Dutch Guiana", "SR"),
+    ],
+)
+def test_territories_and_former_names_resolve_to_one_country(text: str, country: str) -> None:
+    assert [m.country for m in detect(text)] == [country]
