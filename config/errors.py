@@ -11,7 +11,12 @@
     ├── ExtractionError           an extraction worker gave no answer
     │   ├── ExtractionTimeout     it overran its deadline and was killed
     │   └── ExtractionCrash       it raised or died
-    └── StorageError              the database cannot be reached or migrated
+    ├── StorageError              the database cannot be reached or migrated
+    └── DeliveryError             an alert email was not handed over to the SMTP server
+        ├── DeliveryRetryable     nothing was accepted (refused, timeout, 4xx, login): retry
+        ├── DeliveryRejected      a 5xx refused the message or a recipient: do not retry
+        └── DeliveryUnknown       the link broke after the data was sent, before the final
+                                  reply: it may have been delivered, so never resend blindly
 
 I/O raises these; pure functions return ``None`` only when there is legitimately nothing
 (a page with no extractable article, a text with no countries).
@@ -72,3 +77,24 @@ class ExtractionCrash(ExtractionError):
 
 class StorageError(NewsdeskError):
     """The database is unreachable or its schema cannot be brought up to date."""
+
+
+class DeliveryError(NewsdeskError):
+    """An email was not (known to be) accepted; ``code`` is the SMTP reply code if any."""
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class DeliveryRetryable(DeliveryError):
+    """Nothing was accepted: sending the same message again later is safe."""
+
+
+class DeliveryRejected(DeliveryError):
+    """The server permanently refused the message or a recipient (5xx)."""
+
+
+class DeliveryUnknown(DeliveryError):
+    """The message data went out but no final reply came back: it may have been delivered."""

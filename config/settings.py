@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -62,6 +62,39 @@ class ProcessSettings(BaseModel):
     snippet_chars: PositiveInt = 240
 
 
+class SmtpSettings(BaseModel):
+    """The SMTP server alert emails are handed to."""
+
+    host: str = "127.0.0.1"
+    port: PositiveInt = 25
+    # "tls": implicit TLS from the first byte (usually port 465); "starttls": upgrade a plain
+    # connection (usually port 587). Both verify the server's certificate.
+    security: Literal["none", "starttls", "tls"] = "none"
+    # Log in only when a username is set; the password is never logged.
+    username: str | None = None
+    password: SecretStr | None = None
+    # The From header of alert emails; its address is also the envelope sender.
+    sender: str = "newsdesk <newsdesk@localhost>"
+    # Per network operation (connect, each command and reply).
+    timeout: PositiveFloat = 30.0
+
+
+class AlertSettings(BaseModel):
+    """Alert emails to subscribers."""
+
+    unsubscribe_base_url: str = "http://localhost:8080/unsubscribe"
+    # Immediate emails per subscriber per hour; the excess goes into the next digest.
+    hourly_cap: PositiveInt = 10
+    # SMTP tries before a delivery is given up as failed.
+    max_attempts: PositiveInt = 5
+    # Backoff (seconds) between tries.
+    retry_delays: list[NonNegativeFloat] = Field(
+        default_factory=lambda: [60.0, 300.0, 900.0, 3600.0]
+    )
+    # A claimed delivery whose worker vanished is claimable again after this long.
+    claim_lease_seconds: PositiveInt = 600
+
+
 class Settings(BaseSettings):
     """All of newsdesk's settings; build with :func:`load_settings`, never at import time."""
 
@@ -82,6 +115,8 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     poll: PollSettings = Field(default_factory=PollSettings)
     process: ProcessSettings = Field(default_factory=ProcessSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.durations import parse_duration
 from config.errors import NewsdeskError
 from config.settings import CONFIG_DIR, Settings, load_settings
-from flows.console import ProgressObserver, country_name, print_items, print_report
+from extractors.countries.names import country_name
+from flows.cli_alerts import alerts_app, subscribers_app
+from flows.console import ProgressObserver, print_items, print_report
 from flows.prefect_env import prefect_server_configured
 from flows.report import CycleReport
 
@@ -36,6 +39,8 @@ sources_app = typer.Typer(help="The source catalogue.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(alerts_app, name="alerts")
 
 console = Console()
 errors = Console(stderr=True)
@@ -136,14 +141,22 @@ def demo(
     ] = None,
     use_prefect: PrefectOption = None,
 ) -> None:
-    """Serve the bundled sample sources locally and run the whole pipeline on them."""
+    """Serve the bundled sample sources locally and run the whole pipeline on them.
+
+    Alerts go to two sample subscribers through a local SMTP sink, whose captured emails
+    are listed at the end.
+    """
+    from alerts.sink import SmtpSink
+    from flows import subscriptions
+    from flows.runtime import get_runtime
     from flows.sample_server import SampleServer
 
     if database is None:
         given = os.environ.get(_DATABASE_GIVEN)
         database = os.environ["NEWSDESK_DATABASE_URL"] if given else DEMO_DATABASE
     samples = CONFIG_DIR / "samples"
-    with SampleServer(samples, base_url=SAMPLE_ORIGIN) as server:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    with SampleServer(samples, base_url=SAMPLE_ORIGIN) as server, SmtpSink() as sink:
         os.environ.update(
             {
                 "NEWSDESK_DATABASE_URL": database,
@@ -152,14 +165,24 @@ def demo(
                 # Every sample URL is reached through the local server, acting as a proxy.
                 "NEWSDESK_HTTP__PROXY": server.address,
                 "NEWSDESK_HTTP__RETRY_DELAYS": "[]",
+                "NEWSDESK_SMTP__HOST": sink.host,
+                "NEWSDESK_SMTP__PORT": str(sink.port),
+                "NEWSDESK_SMTP__SECURITY": "none",
             }
         )
         console.print(f"Sample sources served at {server.address}; storing into {database}")
-        report = _run_cycle(_settings(), only=None, force=True, use_prefect=use_prefect)
+        settings = _settings()
+        subscriptions.load(get_runtime(settings), samples / "subscribers.yaml")
+        report = _run_cycle(settings, only=None, force=True, use_prefect=use_prefect)
+        captured = [str(message["Subject"]) for message in sink.messages]
     print_report(console, report)
+    console.print(f"Emails captured by the local SMTP sink: {len(captured)}")
+    for subject in captured:
+        console.print(f"  {subject}", markup=False, highlight=False)
     if report.new_items:
         console.print(
-            "Run [bold]newsdesk demo[/] again: the feeds answer 304 and nothing new is stored."
+            "Run [bold]newsdesk demo[/] again: the feeds answer 304, nothing new is stored "
+            "and no email is sent twice."
         )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from babel import Locale
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from extractors.countries.names import country_name
 from flows.report import CycleReport
 from storage.records import ItemView
 
@@ -17,11 +17,6 @@ _STAGE_LABELS = {"poll": "Polling feeds", "process": "Processing items"}
 
 
 _TOP_COUNTRIES = 15
-
-
-def country_name(code: str) -> str:
-    """The short English name people use (CLDR's): "Russia", not "Russian Federation"."""
-    return str(Locale("en").territories.get(code.upper(), code))
 
 
 class ProgressObserver:
@@ -71,6 +66,15 @@ def print_report(console: Console, report: CycleReport) -> None:
     overview.add_row("  from feed summary", str(report.from_summary))
     overview.add_row("feed failures", str(len(report.feed_failures)))
     overview.add_row("item failures", str(len(report.item_failures)))
+    if report.alerts is not None:
+        alerts = report.alerts
+        overview.add_row("alerts queued", str(alerts.queued))
+        overview.add_row("  emails sent", str(alerts.sent + alerts.digests))
+        waiting = alerts.to_digest + alerts.retrying
+        if waiting or alerts.failed or alerts.unknown:
+            overview.add_row(
+                "  waiting / failed / unknown", f"{waiting} / {alerts.failed} / {alerts.unknown}"
+            )
     overview.add_row("time", f"{report.seconds:.1f} s ({report.orchestrator})")
     console.print(overview)
 

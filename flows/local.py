@@ -16,6 +16,7 @@ import httpx
 from config.errors import SoftFetchError
 from extractors.http import FetchResult, HostLimiter, build_client
 from flows import steps
+from flows.alerting import run_alerts
 from flows.report import CycleReport, build_report
 from flows.runtime import Runtime
 from storage.records import FeedToPoll
@@ -79,11 +80,13 @@ async def run_cycle_async(
             return outcome
 
         processes = await asyncio.gather(*(process_one(source_id) for source_id in sources))
+    alerts = await asyncio.to_thread(run_alerts, rt) if process else None
     return await asyncio.to_thread(
         build_report,
         rt,
         polls=polls,
         processes=processes,
+        alerts=alerts,
         seconds=time.perf_counter() - started,
         orchestrator="local",
     )

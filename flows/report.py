@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from flows.alerting import AlertOutcome
 from flows.runtime import Runtime
 from flows.steps import PollOutcome, ProcessOutcome
 from storage import repository as repo
@@ -17,6 +18,7 @@ class CycleReport:
     polls: tuple[PollOutcome, ...]
     processes: tuple[ProcessOutcome, ...]
     countries: tuple[tuple[str, int], ...] = ()
+    alerts: AlertOutcome | None = None
     seconds: float = 0.0
     orchestrator: str = "local"
 
@@ -52,6 +54,7 @@ class CycleReport:
             "countries": dict(self.countries),
             "feed_failures": {p.source_id: p.problem for p in self.feed_failures},
             "item_failures": dict(self.item_failures),
+            "alerts": asdict(self.alerts) if self.alerts else None,
         }
 
 
@@ -62,6 +65,7 @@ def build_report(
     processes: Sequence[ProcessOutcome],
     seconds: float,
     orchestrator: str,
+    alerts: AlertOutcome | None = None,
 ) -> CycleReport:
     """Join the outcomes with what the database now says about the items processed."""
     done = [item_id for p in processes for item_id in p.done]
@@ -71,6 +75,7 @@ def build_report(
         polls=tuple(polls),
         processes=tuple(processes),
         countries=tuple(countries),
+        alerts=alerts,
         seconds=seconds,
         orchestrator=orchestrator,
     )
@@ -95,6 +100,14 @@ def markdown(report: CycleReport) -> str:
     if report.countries:
         lines += ["", "| country | items |", "|---|---|"]
         lines += [f"| {code} | {count} |" for code, count in report.countries]
+    if report.alerts is not None:
+        a = report.alerts
+        lines += [
+            "",
+            f"Alerts: {a.queued} queued, {a.sent} sent, {a.digests} digests, "
+            f"{a.to_digest} over the hourly cap, {a.retrying} to retry, {a.failed} failed, "
+            f"{a.unknown} unknown.",
+        ]
     if report.item_failures:
         lines += ["", "| item | error |", "|---|---|"]
         lines += [f"| {item_id} | {_cell(error)} |" for item_id, error in report.item_failures]

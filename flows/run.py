@@ -1,4 +1,4 @@
-"""The ``run`` flow: poll then process, with a summary artifact for the Prefect UI."""
+"""The ``run`` flow: poll, process, alert, with a summary artifact for the Prefect UI."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.alert import alert
 from flows.poll import poll
 from flows.process import process
 from flows.report import CycleReport, build_report, markdown
@@ -27,10 +28,12 @@ def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     polling = poll.with_options(task_runner=runner)  # type: ignore[arg-type]
     polls = polling(sources=sources, force=force)
     processes = process(sources=sources)
+    alerts = alert()
     report = build_report(
         rt,
         polls=polls,
         processes=processes,
+        alerts=alerts,
         seconds=time.perf_counter() - started,
         orchestrator="prefect",
     )

@@ -131,6 +131,8 @@ class Item(Base):
     # Which claim holds the item: a worker whose lease expired cannot overwrite the next one.
     claim_token: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # When alert matching looked at this item (None: not yet).
+    alerted_at: Mapped[datetime | None] = mapped_column(index=True)
 
     mentions: Mapped[list[Mention]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="Mention.first_offset"
@@ -155,3 +157,66 @@ class Mention(Base):
     spans: Mapped[list[list[int | str]]] = mapped_column(JSON, default=list)
 
     item: Mapped[Item] = relationship(back_populates="mentions")
+
+
+class Subscriber(Base):
+    """Someone at a desk who gets emails about the countries on their watch list."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        CheckConstraint("mode IN ('immediate', 'digest')", name="mode_known"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_salience: Mapped[float] = mapped_column(Float, default=0.0)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mode: Mapped[str] = mapped_column(String(16), default="immediate")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(default=True)
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    # When the last digest went out, so each local day gets one.
+    last_digest_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One item for one subscriber: the outbox row that makes sure it is emailed once.
+
+    pending -> claimed (a worker holds it) -> sending (handed to SMTP) -> sent, or back to
+    pending with a later next_attempt_at, or failed; unknown when the connection was lost
+    after the message was handed over, so it is never resent blindly.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "item_id", name="uq_deliveries_subscriber_item"),
+        CheckConstraint(
+            "status IN ('pending', 'claimed', 'sending', 'sent', 'failed', 'unknown')",
+            name="status_known",
+        ),
+        CheckConstraint("channel IN ('immediate', 'digest')", name="channel_known"),
+        Index("ix_deliveries_queue", "status", "channel", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -70,6 +70,10 @@ def test_demo_twice_stores_samples_once(tmp_path: Path) -> None:
     new_first = int(_row(first, "new items"))
     assert new_first >= 15
     assert _row(second, "new items") == "0"
+    # The sample subscribers got their alerts once: four immediate emails and one digest.
+    assert "Emails captured by the local SMTP sink: 5" in first
+    assert "[newsdesk] Digest for" in first
+    assert "Emails captured by the local SMTP sink: 0" in second
     assert _row(second, "not modified (304)") == _row(second, "sources polled")
     assert "No new items" in second
 
@@ -335,3 +339,97 @@ def test_detect_kind_filter_and_a_bad_kind() -> None:
     )
     assert result.returncode == 1
     assert "error: --kind: 'town' is not one of name, demonym, capital, city" in result.stderr
+
+
+def test_subscribers_add_list_update_preview_remove(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'subs.db'}"
+    code, out = invoke(
+        "--database",
+        database,
+        "subscribers",
+        "add",
+        "Desk@Example.org",
+        "--countries",
+        "Syria,PK",
+        "--countries",
+        "the United States",
+        "--name",
+        "Desk",
+    )
+    assert code == 0, out
+    code, out = invoke("--database", database, "subscribers", "list", "--json")
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert row["email"] == "desk@example.org"
+    assert row["countries"] == ["SY", "PK", "US"]
+    assert row["mode"] == "immediate"
+
+    code, out = invoke(
+        "--database",
+        database,
+        "subscribers",
+        "update",
+        "desk@example.org",
+        "--mode",
+        "digest",
+        "--digest-hour",
+        "7",
+        "--timezone",
+        "Asia/Karachi",
+    )
+    assert code == 0, out
+    code, out = invoke("--database", database, "subscribers", "list", "--json")
+    row = json.loads(out)
+    assert (row["mode"], row["digest_hour"], row["timezone"]) == ("digest", 7, "Asia/Karachi")
+
+    code, out = invoke("--database", database, "alerts", "preview", "desk@example.org")
+    assert code == 0
+    assert "Nothing is waiting for desk@example.org" in out
+
+    code, out = invoke("--database", database, "subscribers", "remove", "desk@example.org")
+    assert code == 0
+    code, out = invoke("--database", database, "subscribers", "list", "--json")
+    assert out.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["add", "not-an-email", "--countries", "SY"],
+            "error: email: 'not-an-email' is not an email address",
+        ),
+        (
+            ["add", "a@b.org", "--countries", "Atlantis"],
+            "error: a@b.org: unknown country 'Atlantis'",
+        ),
+        (
+            ["add", "a@b.org", "--countries", "SY", "--timezone", "Mars/Base"],
+            "unknown time zone 'Mars/Base'",
+        ),
+        (
+            ["add", "a@b.org", "--countries", "SY", "--mode", "hourly"],
+            "error: mode: Input should be",
+        ),
+        (["update", "nobody@b.org", "--mode", "digest"], "error: no subscriber nobody@b.org"),
+    ],
+)
+def test_bad_subscriber_input_is_one_clear_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows",
+            "--database",
+            f"sqlite:///{tmp_path}/s.db",
+            "subscribers",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,46 @@
+"""The ``alert`` flow: match processed items to subscribers, then send what is due."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import alerting
+from flows.runtime import get_runtime
+
+# No task retries: the outbox retries deliveries itself with backoff, and a retried task
+# must never resend what it already handed to SMTP.
+
+
+@task(name="match-items", cache_policy=NO_CACHE)
+def match_items() -> alerting.AlertOutcome:
+    return alerting.match_new_items(get_runtime())
+
+
+@task(name="send-immediate", cache_policy=NO_CACHE)
+def send_immediate() -> alerting.AlertOutcome:
+    return alerting.send_immediate(get_runtime())
+
+
+@task(name="send-digests", cache_policy=NO_CACHE)
+def send_digests() -> alerting.AlertOutcome:
+    return alerting.send_digests(get_runtime())
+
+
+@flow(name="alert", log_prints=False)
+def alert() -> alerting.AlertOutcome:
+    """Queue deliveries for new matches, send immediate alerts and due digests."""
+    logger = get_run_logger()
+    outcome = match_items()
+    outcome.add(send_immediate())
+    outcome.add(send_digests())
+    logger.info(
+        "alerts: %d queued, %d sent, %d digests, %d to retry, %d failed, %d unknown",
+        outcome.queued,
+        outcome.sent,
+        outcome.digests,
+        outcome.retrying,
+        outcome.failed,
+        outcome.unknown,
+    )
+    return outcome

@@ -1,0 +1,366 @@
+"""Every SQL statement about subscribers and their deliveries (the alert outbox)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import Delivery, Item, Mention, Source, Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a worker holds: which subscriber, which item, through which channel."""
+
+    id: int
+    subscriber_id: int
+    item_id: int
+    channel: str
+    attempts: int
+    claim_token: str
+
+
+# --- subscribers ----------------------------------------------------------------------------
+
+
+def add_subscriber(session: Session, email: str, now: datetime, **fields: Any) -> Subscriber:
+    subscriber = Subscriber(
+        email=email.lower(),
+        unsubscribe_token=secrets.token_urlsafe(24),
+        created_at=now,
+        **fields,
+    )
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def find_subscriber(session: Session, email: str) -> Subscriber | None:
+    return session.scalars(select(Subscriber).where(Subscriber.email == email.lower())).first()
+
+
+def list_subscribers(session: Session, *, active_only: bool = False) -> list[Subscriber]:
+    query = select(Subscriber).order_by(Subscriber.email)
+    if active_only:
+        query = query.where(Subscriber.active.is_(True))
+    return list(session.scalars(query))
+
+
+def unsubscribe(session: Session, token: str) -> Subscriber | None:
+    """Deactivate the subscriber with this token (what the one-click link does)."""
+    subscriber = session.scalars(
+        select(Subscriber).where(Subscriber.unsubscribe_token == token)
+    ).first()
+    if subscriber is not None:
+        subscriber.active = False
+    return subscriber
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def items_to_match(session: Session, limit: int) -> list[tuple[Item, Source]]:
+    """Processed items alert matching has not looked at yet, oldest first."""
+    query = (
+        select(Item, Source)
+        .join(Source, Source.id == Item.source_id)
+        .options(selectinload(Item.mentions))
+        .where(Item.status == "done", Item.alerted_at.is_(None))
+        .order_by(Item.id)
+        .limit(limit)
+    )
+    return [(item, source) for item, source in session.execute(query)]
+
+
+def mark_matched(session: Session, item_ids: Collection[int], now: datetime) -> None:
+    if item_ids:
+        session.execute(update(Item).where(Item.id.in_(list(item_ids))).values(alerted_at=now))
+
+
+def delivered_hashes(session: Session, subscriber_ids: Collection[int]) -> set[tuple[int, str]]:
+    """(subscriber, content hash) of every item already queued for them: same text, no repeat."""
+    if not subscriber_ids:
+        return set()
+    query = (
+        select(Delivery.subscriber_id, Item.content_hash)
+        .join(Item, Item.id == Delivery.item_id)
+        .where(Delivery.subscriber_id.in_(list(subscriber_ids)), Item.content_hash.is_not(None))
+    )
+    return {(sid, str(content_hash)) for sid, content_hash in session.execute(query)}
+
+
+def queue_deliveries(
+    session: Session, rows: Sequence[tuple[int, int, str]], now: datetime
+) -> list[int]:
+    """Insert (subscriber, item, channel) rows not queued before; returns the new ids."""
+    if not rows:
+        return []
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = [
+        {
+            "subscriber_id": subscriber_id,
+            "item_id": item_id,
+            "channel": channel,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for subscriber_id, item_id, channel in rows
+    ]
+    statement = (
+        insert(Delivery)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[Delivery.subscriber_id, Delivery.item_id])
+        .returning(Delivery.id)
+    )
+    return list(session.scalars(statement))
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+        # Claimed by a worker that stopped before handing the message to SMTP: safe to redo.
+        and_(Delivery.status == "claimed", Delivery.claimed_until < now),
+    )
+
+
+def recover_stale_sends(session: Session, now: datetime) -> int:
+    """Sends whose worker stopped while talking to SMTP: their outcome is unknown.
+
+    They are never resent blindly; an operator decides (`newsdesk alerts list --status`).
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_until < now)
+        .values(
+            status="unknown",
+            claim_token=None,
+            last_error="the worker stopped while sending; delivery unknown",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim_deliveries(
+    session: Session,
+    now: datetime,
+    *,
+    channel: str,
+    lease: timedelta,
+    limit: int,
+    subscriber_id: int | None = None,
+) -> list[ClaimedDelivery]:
+    """Lease due deliveries of a channel to this worker (SKIP LOCKED on PostgreSQL)."""
+    candidates = (
+        select(Delivery.id)
+        .where(_claimable(now), Delivery.channel == channel)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if subscriber_id is not None:
+        candidates = candidates.where(Delivery.subscriber_id == subscriber_id)
+    candidates = candidates.with_for_update(skip_locked=True)
+    token = uuid.uuid4().hex
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(status="claimed", claimed_until=now + lease, claim_token=token)
+        .returning(
+            Delivery.id,
+            Delivery.subscriber_id,
+            Delivery.item_id,
+            Delivery.channel,
+            Delivery.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(
+        (
+            ClaimedDelivery(
+                row.id, row.subscriber_id, row.item_id, row.channel, row.attempts, token
+            )
+            for row in rows
+        ),
+        key=lambda d: d.id,
+    )
+
+
+def _held(ids: Collection[int], token: str, status: str) -> ColumnElement[bool]:
+    return and_(
+        Delivery.id.in_(list(ids)), Delivery.status == status, Delivery.claim_token == token
+    )
+
+
+def mark_sending(
+    session: Session, ids: Collection[int], token: str, now: datetime, lease: timedelta
+) -> bool:
+    """Record that these deliveries are about to be handed to SMTP; False if the claim is lost."""
+    result = session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "claimed"))
+        # sent_at: when it was handed over, which is what the hourly cap counts.
+        .values(
+            status="sending",
+            claimed_until=now + lease,
+            attempts=Delivery.attempts + 1,
+            sent_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == len(ids)
+
+
+def mark_sent(
+    session: Session, ids: Collection[int], token: str, now: datetime, message_id: str
+) -> None:
+    session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "sending"))
+        .values(
+            status="sent",
+            sent_at=now,
+            message_id=message_id,
+            claim_token=None,
+            claimed_until=None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_outcome(
+    session: Session,
+    ids: Collection[int],
+    token: str,
+    *,
+    status: str,
+    error: str,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """After a failed send: back to pending (with a later try), failed, or unknown."""
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:2000],
+        "claim_token": None,
+        "claimed_until": None,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if status != "unknown":  # it may have reached the inbox: it still counts against the cap
+        values["sent_at"] = None
+    session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "sending"))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release(session: Session, ids: Collection[int], token: str) -> None:
+    """Give claimed deliveries back untouched (e.g. nothing to render)."""
+    session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "claimed"))
+        .values(status="pending", claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def move_to_digest(session: Session, ids: Collection[int], token: str) -> None:
+    """Over the hourly cap: these immediate deliveries wait for the next digest instead."""
+    session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "claimed"))
+        .values(channel="digest", status="pending", claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def sent_since(
+    session: Session, subscriber_ids: Collection[int], since: datetime
+) -> dict[int, int]:
+    """How many immediate emails each subscriber was sent since ``since``."""
+    if not subscriber_ids:
+        return {}
+    query = (
+        select(Delivery.subscriber_id, func.count())
+        .where(
+            Delivery.subscriber_id.in_(list(subscriber_ids)),
+            Delivery.channel == "immediate",
+            Delivery.status.in_(["sent", "sending", "unknown"]),
+            Delivery.sent_at >= since,
+        )
+        .group_by(Delivery.subscriber_id)
+    )
+    return {sid: int(count) for sid, count in session.execute(query)}
+
+
+def subscribers_with_digest_work(session: Session, now: datetime) -> list[Subscriber]:
+    """Active subscribers with pending digest deliveries (due or not: the caller checks)."""
+    pending = select(Delivery.subscriber_id).where(Delivery.channel == "digest", _claimable(now))
+    query = (
+        select(Subscriber)
+        .where(Subscriber.active.is_(True), Subscriber.id.in_(pending))
+        .order_by(Subscriber.id)
+    )
+    return list(session.scalars(query))
+
+
+def record_digest(session: Session, subscriber_id: int, now: datetime) -> None:
+    session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber_id).values(last_digest_at=now)
+    )
+
+
+def load_for_render(
+    session: Session, item_ids: Collection[int]
+) -> dict[int, tuple[Item, Source, list[Mention]]]:
+    query = (
+        select(Item, Source)
+        .join(Source, Source.id == Item.source_id)
+        .options(selectinload(Item.mentions))
+        .where(Item.id.in_(list(item_ids)))
+    )
+    return {item.id: (item, source, list(item.mentions)) for item, source in session.execute(query)}
+
+
+def deliveries_by_status(
+    session: Session, status: str | None = None, limit: int = 100
+) -> list[tuple[Delivery, Subscriber, Item]]:
+    query = (
+        select(Delivery, Subscriber, Item)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .join(Item, Item.id == Delivery.item_id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Delivery.status == status)
+    return [(d, s, i) for d, s, i in session.execute(query)]
+
+
+def waiting_deliveries(session: Session, subscriber_id: int) -> list[Delivery]:
+    """A subscriber's deliveries not sent yet (pending or claimed), oldest first."""
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.status.in_(["pending", "claimed"]),
+        )
+        .order_by(Delivery.id)
+    )
+    return list(session.scalars(query))
