@@ -262,3 +262,32 @@ def deliveries(
                 delivery.last_error or "",
             )
     console.print(table)
+
+
+@alerts_app.command("resend")
+def resend(
+    ids: Annotated[list[int], typer.Argument(help="Delivery ids (see `alerts list`).")],
+) -> None:
+    """Queue failed or unknown deliveries again: only once you know they did not arrive."""
+    from storage import outbox
+
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        count = outbox.requeue(session, ids, rt.now())
+    console.print(f"{count} of {len(ids)} deliveries queued again.")
+
+
+@alerts_app.command("unsubscribe")
+def unsubscribe(
+    token: Annotated[str, typer.Argument(help="The token of an unsubscribe link.")],
+) -> None:
+    """Do what a one-click unsubscribe link does: stop a subscriber's alerts."""
+    from storage import outbox
+
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        subscriber = outbox.unsubscribe(session, token)
+        if subscriber is None:
+            raise NewsdeskError("no subscriber has that unsubscribe token")
+        email = subscriber.email
+    console.print(f"{email} will get no more alerts.")

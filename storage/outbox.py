@@ -364,3 +364,14 @@ def waiting_deliveries(session: Session, subscriber_id: int) -> list[Delivery]:
         .order_by(Delivery.id)
     )
     return list(session.scalars(query))
+
+
+def requeue(session: Session, ids: Collection[int], now: datetime) -> int:
+    """An operator's decision to send failed or unknown deliveries again; returns how many."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.status.in_(["failed", "unknown"]))
+        .values(status="pending", next_attempt_at=now, attempts=0, sent_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -335,3 +335,26 @@ def test_two_alert_workers_at_once_send_each_email_exactly_once(
     assert len(received) == 18
     assert len(set(received)) == 18
     assert set(statuses(rt)) == {("immediate", "sent")}
+
+
+def test_an_operator_can_resend_an_unknown_delivery_and_unsubscribe(
+    server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
+) -> None:
+    feed = stories(server, ("Talks", "Peru and Chile held talks."))
+    rt = alert_runtime(make_runtime, sink, {"wire": feed})
+    subscribe(rt, "desk@example.org", ["PE"])
+    sink.drop_after_data(1)
+    run_cycle(rt)
+    with rt.sessions.begin() as session:
+        [delivery] = session.scalars(select(Delivery)).all()
+        assert delivery.status == "unknown"
+        assert outbox.requeue(session, [delivery.id], rt.now()) == 1
+
+    alerting.run_alerts(rt)
+
+    assert len(sink.messages) == 2  # the dropped one, and the deliberate resend
+    assert statuses(rt) == [("immediate", "sent")]
+    with rt.sessions.begin() as session:
+        [subscriber] = outbox.list_subscribers(session)
+        assert outbox.unsubscribe(session, subscriber.unsubscribe_token) is not None
+        assert outbox.list_subscribers(session, active_only=True) == []
