@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt, SecretStr
+from pydantic import (
+    BaseModel,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -75,6 +84,15 @@ class SmtpSettings(BaseModel):
     password: SecretStr | None = None
     # The From header of alert emails; its address is also the envelope sender.
     sender: str = "newsdesk <newsdesk@localhost>"
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_address(cls, value: str) -> str:
+        address = parseaddr(value)[1]
+        if "@" not in address or not address.isascii():
+            raise ValueError(f"{value!r} has no usable address, e.g. newsdesk <alerts@desk.org>")
+        return value
+
     # Per network operation (connect, each command and reply).
     timeout: PositiveFloat = 30.0
 
@@ -91,6 +109,8 @@ class AlertSettings(BaseModel):
     retry_delays: list[NonNegativeFloat] = Field(
         default_factory=lambda: [60.0, 300.0, 900.0, 3600.0]
     )
+    # Deliveries one worker claims at a time.
+    batch_size: PositiveInt = 200
     # A claimed delivery whose worker vanished is claimable again after this long.
     claim_lease_seconds: PositiveInt = 600
 

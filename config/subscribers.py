@@ -19,6 +19,8 @@ def check_email(value: str) -> str:
     value = value.strip()
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an email address")
+    if not value.isascii():  # SMTPUTF8 is not something every relay offers
+        raise ValueError(f"{value!r}: addresses with non-ASCII characters are not supported")
     return value.lower()
 
 

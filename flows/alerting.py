@@ -32,7 +32,6 @@ from storage.outbox import ClaimedDelivery
 log = logging.getLogger(__name__)
 
 _MATCH_BATCH = 500
-_SEND_BATCH = 200
 
 
 @dataclass
@@ -48,6 +47,7 @@ class AlertOutcome:
     failed: int = 0
     unknown: int = 0
     subjects: list[str] = field(default_factory=list)
+    server_down: bool = False  # the SMTP server could not be reached: stop trying this run
 
     def add(self, other: AlertOutcome) -> None:
         for name in ("matched_items", "queued", "sent", "digests", "to_digest", "retrying"):
@@ -55,6 +55,7 @@ class AlertOutcome:
         self.failed += other.failed
         self.unknown += other.unknown
         self.subjects += other.subjects
+        self.server_down = self.server_down or other.server_down
 
 
 # --- conversions ----------------------------------------------------------------------------
@@ -154,93 +155,127 @@ def send_immediate(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> A
     with rt.sessions.begin() as session:
         outbox.recover_stale_sends(session, now)
         claimed = outbox.claim_deliveries(
-            session, now, channel="immediate", lease=lease, limit=_SEND_BATCH
+            session, now, channel="immediate", lease=lease, limit=settings.batch_size
         )
     if not claimed:
         return outcome
     to_send = _apply_hourly_cap(rt, claimed, outcome)
-    if not to_send:
-        return outcome
     with rt.sessions() as session:
         subscribers = {s.id: to_rule(s) for s in outbox.list_subscribers(session)}
         loaded = outbox.load_for_render(session, [d.item_id for d in to_send])
-    with sender_factory(rt.settings.smtp) as sender:
-        for delivery in to_send:
-            rule = subscribers[delivery.subscriber_id]
-            item, source, mentions = loaded[delivery.item_id]
-            alert = to_alert_item(item, source, mentions)
-            hits = matches(rule, alert) or _watched(rule, alert)
-            email = render_immediate(
-                rule,
-                alert,
-                hits,
-                unsubscribe_base_url=settings.unsubscribe_base_url,
-                sender=rt.settings.smtp.sender,
-            )
-            message = build_message(email, message_id=message_id_for(delivery.id, _domain(rt)))
-            if _send(rt, sender, [delivery], message, outcome):
-                outcome.sent += 1
-                outcome.subjects.append(email.subject)
+    done: set[int] = set()
+    try:
+        with sender_factory(rt.settings.smtp) as sender:
+            for delivery in to_send:
+                done.add(delivery.id)
+                try:
+                    rule = subscribers[delivery.subscriber_id]
+                    alert = to_alert_item(*loaded[delivery.item_id])
+                    email = render_immediate(
+                        rule,
+                        alert,
+                        matches(rule, alert) or _watched(rule, alert),
+                        unsubscribe_base_url=settings.unsubscribe_base_url,
+                        sender=rt.settings.smtp.sender,
+                    )
+                    message = build_message(
+                        email, message_id=message_id_for(delivery.id, _domain(rt))
+                    )
+                except Exception as exc:  # this delivery cannot be built: fail it, go on
+                    log.exception("delivery %s cannot be rendered", delivery.id)
+                    _fail_claimed(rt, [delivery], f"cannot render: {type(exc).__name__}: {exc}")
+                    outcome.failed += 1
+                    continue
+                if _send(rt, sender, [delivery], message, outcome):
+                    outcome.sent += 1
+                    outcome.subjects.append(email.subject)
+                elif outcome.server_down:
+                    break  # every other delivery would fail the same way: leave them waiting
+    finally:
+        _release(rt, [d for d in to_send if d.id not in done])
     return outcome
 
 
 def send_digests(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> AlertOutcome:
     """Send each subscriber whose local digest hour has come one email with their items."""
-    settings = rt.settings.alerts
     outcome = AlertOutcome()
-    now = rt.now()
-    lease = timedelta(seconds=settings.claim_lease_seconds)
     with rt.sessions() as session:
-        waiting = outbox.subscribers_with_digest_work(session, now)
-    due = [
-        s
-        for s in waiting
-        if digest_due(now, s.last_digest_at, hour=s.digest_hour, timezone=s.timezone)
-    ]
-    if not due:
+        waiting = outbox.subscribers_with_digest_work(session, rt.now())
+    if not waiting:
         return outcome
     with sender_factory(rt.settings.smtp) as sender:
-        for subscriber in due:
-            rule = to_rule(subscriber)
-            with rt.sessions.begin() as session:
-                claimed = outbox.claim_deliveries(
-                    session,
-                    now,
-                    channel="digest",
-                    lease=lease,
-                    limit=1000,
-                    subscriber_id=subscriber.id,
-                )
-            if not claimed:
-                continue  # another worker took them
-            with rt.sessions() as session:
-                loaded = outbox.load_for_render(session, [d.item_id for d in claimed])
-            entries = []
-            for delivery in claimed:
-                alert = to_alert_item(*loaded[delivery.item_id])
-                entries.append((alert, matches(rule, alert) or _watched(rule, alert)))
-            email = render_digest(
-                rule,
-                entries,
-                day=local_day(now, rule.timezone),
-                unsubscribe_base_url=settings.unsubscribe_base_url,
-                sender=rt.settings.smtp.sender,
-            )
-            message_id = message_id_for(claimed[0].id, _domain(rt))
-            message = build_message(email, message_id=message_id)
-            if _send(rt, sender, claimed, message, outcome):
-                outcome.digests += 1
-                outcome.subjects.append(email.subject)
-                with rt.sessions.begin() as session:
-                    outbox.record_digest(session, subscriber.id, now)
+        for subscriber in waiting:
+            try:
+                _send_digest(rt, sender, subscriber.id, outcome)
+            except Exception:  # one subscriber's digest must not stop the others
+                log.exception("digest for subscriber %s failed", subscriber.id)
+                outcome.failed += 1
+            if outcome.server_down:
+                break
     return outcome
+
+
+def _send_digest(
+    rt: Runtime, sender: SmtpSender, subscriber_id: int, outcome: AlertOutcome
+) -> None:
+    settings = rt.settings.alerts
+    now = rt.now()
+    # Decide and claim under a lock on the subscriber, stamping today's digest at once, so
+    # two workers never both find it due; a send that fails puts the old stamp back.
+    with rt.sessions.begin() as session:
+        subscriber = outbox.lock_subscriber(session, subscriber_id)
+        if subscriber is None or not digest_due(
+            now,
+            subscriber.last_digest_at,
+            hour=subscriber.digest_hour,
+            timezone=subscriber.timezone,
+        ):
+            return
+        previous = subscriber.last_digest_at
+        rule = to_rule(subscriber)
+        claimed = outbox.claim_deliveries(
+            session,
+            now,
+            channel="digest",
+            lease=timedelta(seconds=settings.claim_lease_seconds),
+            limit=1000,
+            subscriber_id=subscriber_id,
+        )
+        if not claimed:
+            return
+        outbox.record_digest(session, subscriber_id, now)
+    try:
+        with rt.sessions() as session:
+            loaded = outbox.load_for_render(session, [d.item_id for d in claimed])
+        entries = []
+        for delivery in claimed:
+            alert = to_alert_item(*loaded[delivery.item_id])
+            entries.append((alert, matches(rule, alert) or _watched(rule, alert)))
+        email = render_digest(
+            rule,
+            entries,
+            day=local_day(now, rule.timezone),
+            unsubscribe_base_url=settings.unsubscribe_base_url,
+            sender=rt.settings.smtp.sender,
+        )
+        message = build_message(email, message_id=message_id_for(claimed[0].id, _domain(rt)))
+    except Exception as exc:
+        _fail_claimed(rt, claimed, f"cannot render the digest: {type(exc).__name__}: {exc}")
+        raise
+    if _send(rt, sender, claimed, message, outcome):
+        outcome.digests += 1
+        outcome.subjects.append(email.subject)
+        return
+    with rt.sessions.begin() as session:
+        outbox.record_digest(session, subscriber_id, previous)
 
 
 def run_alerts(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> AlertOutcome:
     """The whole stage: match, immediate alerts, due digests."""
     outcome = match_new_items(rt)
     outcome.add(send_immediate(rt, sender_factory))
-    outcome.add(send_digests(rt, sender_factory))
+    if not outcome.server_down:
+        outcome.add(send_digests(rt, sender_factory))
     return outcome
 
 
@@ -282,11 +317,12 @@ def _send(
     ids = [d.id for d in deliveries]
     token = deliveries[0].claim_token
     now = rt.now()
-    with rt.sessions.begin() as session:
-        if not outbox.mark_sending(
-            session, ids, token, now, timedelta(seconds=settings.claim_lease_seconds)
-        ):
-            return False  # the claim was lost to another worker
+    with rt.sessions() as session:
+        lease = timedelta(seconds=settings.claim_lease_seconds)
+        if not outbox.mark_sending(session, ids, token, now, lease):
+            session.rollback()  # some of the claim was lost to another worker: send nothing
+            return False
+        session.commit()
     try:
         sender.send(message)
     except DeliveryUnknown as exc:
@@ -299,6 +335,21 @@ def _send(
         outcome.failed += len(ids)
         return False
     except DeliveryRetryable as exc:
+        if exc.code is None:
+            # No SMTP reply at all (refused, unreachable, timed out): the server is down, not
+            # this message at fault, so the try is not counted and the batch stops.
+            outcome.server_down = True
+            _record(
+                rt,
+                ids,
+                token,
+                status="pending",
+                error=str(exc),
+                next_attempt_at=rt.now() + timedelta(seconds=(settings.retry_delays or [60.0])[0]),
+                attempts=max(d.attempts for d in deliveries),
+            )
+            outcome.retrying += len(ids)
+            return False
         attempts = max(d.attempts for d in deliveries) + 1
         if attempts >= settings.max_attempts:
             _record(rt, ids, token, status="failed", error=f"{exc} (after {attempts} tries)")
@@ -329,11 +380,30 @@ def _record(
     status: str,
     error: str,
     next_attempt_at: datetime | None = None,
+    attempts: int | None = None,
 ) -> None:
     with rt.sessions.begin() as session:
         outbox.mark_outcome(
-            session, ids, token, status=status, error=error, next_attempt_at=next_attempt_at
+            session,
+            ids,
+            token,
+            status=status,
+            error=error,
+            next_attempt_at=next_attempt_at,
+            attempts=attempts,
         )
+
+
+def _fail_claimed(rt: Runtime, deliveries: Sequence[ClaimedDelivery], error: str) -> None:
+    with rt.sessions.begin() as session:
+        outbox.fail_claimed(session, [d.id for d in deliveries], deliveries[0].claim_token, error)
+
+
+def _release(rt: Runtime, deliveries: Sequence[ClaimedDelivery]) -> None:
+    """Give back what this worker claimed but did not reach, for the next run."""
+    if deliveries:
+        with rt.sessions.begin() as session:
+            outbox.release(session, [d.id for d in deliveries], deliveries[0].claim_token)
 
 
 def _watched(rule: Rule, alert: AlertItem) -> tuple[CountryHit, ...]:

@@ -58,6 +58,8 @@ def update(rt: Runtime, email: str, changes: dict[str, Any]) -> Subscriber:
             raise NewsdeskError(f"{email}: {exc}") from exc
         for key, value in resolved_fields(merged).items():
             setattr(subscriber, key, value)
+        if not merged.active:
+            outbox.cancel_waiting(session, subscriber.id, "alerts paused")
         return subscriber
 
 

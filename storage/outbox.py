@@ -62,6 +62,7 @@ def unsubscribe(session: Session, token: str) -> Subscriber | None:
     ).first()
     if subscriber is not None:
         subscriber.active = False
+        cancel_waiting(session, subscriber.id, "unsubscribed")
     return subscriber
 
 
@@ -117,24 +118,45 @@ def queue_deliveries(
         }
         for subscriber_id, item_id, channel in rows
     ]
-    statement = (
-        insert(Delivery)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[Delivery.subscriber_id, Delivery.item_id])
-        .returning(Delivery.id)
-    )
-    return list(session.scalars(statement))
+    new_ids: list[int] = []
+    # PostgreSQL takes at most 65,535 bind parameters per statement; 7 columns a row.
+    for start in range(0, len(values), 1000):
+        statement = (
+            insert(Delivery)
+            .values(values[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=[Delivery.subscriber_id, Delivery.item_id])
+            .returning(Delivery.id)
+        )
+        new_ids.extend(session.scalars(statement))
+    return new_ids
 
 
 # --- claiming -------------------------------------------------------------------------------
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-        # Claimed by a worker that stopped before handing the message to SMTP: safe to redo.
-        and_(Delivery.status == "claimed", Delivery.claimed_until < now),
+    return and_(
+        or_(
+            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+            # Claimed by a worker that stopped before handing the message to SMTP: safe to redo.
+            and_(Delivery.status == "claimed", Delivery.claimed_until < now),
+        ),
+        Delivery.subscriber_id.in_(select(Subscriber.id).where(Subscriber.active.is_(True))),
     )
+
+
+def cancel_waiting(session: Session, subscriber_id: int, reason: str) -> int:
+    """Fail what still waits for a subscriber who stopped their alerts."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.status.in_(["pending", "claimed"]),
+        )
+        .values(status="failed", last_error=reason, claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def recover_stale_sends(session: Session, now: datetime) -> int:
@@ -147,7 +169,6 @@ def recover_stale_sends(session: Session, now: datetime) -> int:
         .where(Delivery.status == "sending", Delivery.claimed_until < now)
         .values(
             status="unknown",
-            claim_token=None,
             last_error="the worker stopped while sending; delivery unknown",
         )
         .execution_options(synchronize_session=False)
@@ -199,9 +220,9 @@ def claim_deliveries(
     )
 
 
-def _held(ids: Collection[int], token: str, status: str) -> ColumnElement[bool]:
+def _held(ids: Collection[int], token: str, *statuses: str) -> ColumnElement[bool]:
     return and_(
-        Delivery.id.in_(list(ids)), Delivery.status == status, Delivery.claim_token == token
+        Delivery.id.in_(list(ids)), Delivery.status.in_(statuses), Delivery.claim_token == token
     )
 
 
@@ -229,7 +250,8 @@ def mark_sent(
 ) -> None:
     session.execute(
         update(Delivery)
-        .where(_held(ids, token, "sending"))
+        # "unknown" too: recovery may have given up on a send that was only slow.
+        .where(_held(ids, token, "sending", "unknown"))
         .values(
             status="sent",
             sent_at=now,
@@ -250,8 +272,12 @@ def mark_outcome(
     status: str,
     error: str,
     next_attempt_at: datetime | None = None,
+    attempts: int | None = None,
 ) -> None:
-    """After a failed send: back to pending (with a later try), failed, or unknown."""
+    """After a failed send: back to pending (with a later try), failed, or unknown.
+
+    ``attempts`` overrides the count mark_sending raised (a try that never reached a server).
+    """
     values: dict[str, Any] = {
         "status": status,
         "last_error": error[:2000],
@@ -260,22 +286,34 @@ def mark_outcome(
     }
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
+    if attempts is not None:
+        values["attempts"] = attempts
     if status != "unknown":  # it may have reached the inbox: it still counts against the cap
         values["sent_at"] = None
     session.execute(
         update(Delivery)
-        .where(_held(ids, token, "sending"))
+        .where(_held(ids, token, "sending", "unknown"))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
 
 
 def release(session: Session, ids: Collection[int], token: str) -> None:
-    """Give claimed deliveries back untouched (e.g. nothing to render)."""
+    """Give claimed deliveries back untouched (the batch stopped before reaching them)."""
     session.execute(
         update(Delivery)
         .where(_held(ids, token, "claimed"))
         .values(status="pending", claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail_claimed(session: Session, ids: Collection[int], token: str, error: str) -> None:
+    """Claimed deliveries that cannot be built (e.g. a broken address): failed, with why."""
+    session.execute(
+        update(Delivery)
+        .where(_held(ids, token, "claimed"))
+        .values(status="failed", last_error=error[:2000], claim_token=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -310,7 +348,7 @@ def sent_since(
 
 
 def subscribers_with_digest_work(session: Session, now: datetime) -> list[Subscriber]:
-    """Active subscribers with pending digest deliveries (due or not: the caller checks)."""
+    """Active subscribers with digest deliveries ready to claim (the caller checks the hour)."""
     pending = select(Delivery.subscriber_id).where(Delivery.channel == "digest", _claimable(now))
     query = (
         select(Subscriber)
@@ -320,10 +358,17 @@ def subscribers_with_digest_work(session: Session, now: datetime) -> list[Subscr
     return list(session.scalars(query))
 
 
-def record_digest(session: Session, subscriber_id: int, now: datetime) -> None:
+def record_digest(session: Session, subscriber_id: int, when: datetime | None) -> None:
     session.execute(
-        update(Subscriber).where(Subscriber.id == subscriber_id).values(last_digest_at=now)
+        update(Subscriber).where(Subscriber.id == subscriber_id).values(last_digest_at=when)
     )
+
+
+def lock_subscriber(session: Session, subscriber_id: int) -> Subscriber | None:
+    """The subscriber row, locked until the transaction ends (PostgreSQL), to decide once."""
+    return session.scalars(
+        select(Subscriber).where(Subscriber.id == subscriber_id).with_for_update()
+    ).first()
 
 
 def load_for_render(
@@ -354,7 +399,7 @@ def deliveries_by_status(
 
 
 def waiting_deliveries(session: Session, subscriber_id: int) -> list[Delivery]:
-    """A subscriber's deliveries not sent yet (pending or claimed), oldest first."""
+    """A subscriber's deliveries not handed to SMTP yet (pending or claimed), oldest first."""
     query = (
         select(Delivery)
         .where(

@@ -313,3 +313,20 @@ def test_an_untrusted_certificate_is_retryable(certificate: Certificate) -> None
         with SmtpSender(settings) as sender, pytest.raises(DeliveryRetryable, match="SSL"):
             sender.send(message(1))
         assert sink.messages == []
+
+
+def test_a_long_unsubscribe_header_goes_out_verbatim() -> None:
+    from alerts.records import RenderedEmail
+    from alerts.smtp import build_message, wire_bytes
+
+    link = "<https://alerts.example-desk.org/newsdesk/unsubscribe/" + "t" * 64 + ">"
+    email = RenderedEmail(
+        subject="s",
+        text="t",
+        html="<p>h</p>",
+        headers={"From": "a@b.org", "To": "c@d.org", "List-Unsubscribe": link},
+    )
+
+    data = wire_bytes(build_message(email, message_id="<1@b.org>"))
+
+    assert f"List-Unsubscribe: {link}\r\n".encode() in data
