@@ -8,12 +8,21 @@ from typing import Annotated, Literal
 
 import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.durations import parse_duration
 from config.errors import ConfigError
 
 SourceKind = Literal["foreign_office", "news"]
+SourceType = Literal["feed", "sitemap", "listing"]
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -35,19 +44,57 @@ _CatalogueLoader.add_implicit_resolver(
 )
 
 
+class ListingOptions(BaseModel):
+    """How to find article links on an HTML listing page of press releases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    link_selector: str | None = None  # CSS selector of the article links
+    link_pattern: str | None = None  # regular expression searched in each absolute link URL
+    next_selector: str | None = None  # CSS selector of the "next page" link, if not standard
+    max_pages: Annotated[int, Field(ge=1, le=20)] = 1
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> ListingOptions:
+        if not self.link_selector and not self.link_pattern:
+            raise ValueError("a listing needs link_selector or link_pattern")
+        if self.link_pattern:
+            try:
+                re.compile(self.link_pattern)
+            except re.error as exc:
+                raise ValueError(f"link_pattern is not a valid regular expression: {exc}") from exc
+        return self
+
+
 class SourceConfig(BaseModel):
     """One source as written in the catalogue."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: SourceKind
     country: str
     language: str
-    feed_url: str
+    # How to read it: an RSS/Atom feed, an XML sitemap (news or ordinary, index, gzip) or an
+    # HTML listing page of press releases.
+    type: SourceType = "feed"
+    # The URL to read; "feed_url" is accepted as the older name.
+    feed_url: str = Field(validation_alias=AliasChoices("url", "feed_url"))
+    listing: ListingOptions | None = None
     poll_interval: int = 900
     enabled: bool = True
+    # Where the URL is documented, and what was checked: kept for people, not used to poll.
+    citation: str | None = None
+    verified: str | None = None
+
+    @model_validator(mode="after")
+    def _listing_rules(self) -> SourceConfig:
+        if self.type == "listing" and self.listing is None:
+            raise ValueError("type listing needs listing: {link_selector or link_pattern}")
+        if self.type != "listing" and self.listing is not None:
+            raise ValueError("listing options only apply to type listing")
+        return self
 
     @field_validator("id")
     @classmethod

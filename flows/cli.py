@@ -392,6 +392,74 @@ def sources_sync() -> None:
     )
 
 
+@sources_app.command("check")
+def sources_check(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source id (repeatable).")
+    ] = None,
+) -> None:
+    """Fetch every enabled catalogue source once and report its health; nothing is stored."""
+    from config.sources import load_sources
+    from flows.source_tools import check_sources
+
+    settings = _settings()
+    catalogue = load_sources(settings.sources_path, base_url=settings.sources_base_url)
+    chosen = [s for s in catalogue if s.enabled and (not source or s.id in source)]
+    with console.status(f"Checking {len(chosen)} sources..."):
+        rows = check_sources(settings.http, chosen)
+    table = Table(title=f"{len(rows)} sources checked", title_justify="left")
+    for column in ("id", "type", "reachable", "format", "items", "newest item", "problems"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.source_id,
+            row.type,
+            row.reachable,
+            row.format,
+            str(row.items),
+            row.newest.strftime("%Y-%m-%d %H:%M") if row.newest else "-",
+            row.problem or "",
+        )
+    console.print(table)
+    healthy = sum(1 for r in rows if r.items and not r.problem)
+    console.print(f"{healthy} of {len(rows)} sources gave items without a problem.")
+
+
+@sources_app.command("discover")
+def sources_discover(
+    url: Annotated[str, typer.Argument(help="A site or page, e.g. https://www.example.gov/news")],
+) -> None:
+    """Find the feeds and sitemaps a site advertises and print catalogue entries to paste."""
+    from urllib.parse import urlsplit
+
+    from flows.source_tools import discover_feeds
+
+    if not urlsplit(url).scheme.startswith("http"):
+        raise NewsdeskError(f"{url!r} is not an http(s) URL")
+    with console.status(f"Looking for feeds and sitemaps on {url}..."):
+        found = discover_feeds(_settings().http, url)
+    if not found:
+        console.print(
+            "No feed or sitemap found: use a listing source (type: listing) with a "
+            "link_pattern that matches the article links."
+        )
+        return
+    host = urlsplit(url).hostname or "site"
+    console.print(f"# {len(found)} found on {url}; fill in kind, country and language.")
+    for n, suggestion in enumerate(found, 1):
+        slug = f"{host.removeprefix('www.').split('.')[0]}-{n}"
+        print(
+            f"  - id: {slug}\n"
+            f"    name: {suggestion.title or host}\n"
+            f"    kind: news            # or foreign_office\n"
+            f"    country: XX           # ISO code of the publisher\n"
+            f"    language: en\n"
+            f"    type: {suggestion.type}  # {suggestion.format}, {suggestion.items} items\n"
+            f"    url: {suggestion.url}\n"
+            f"    citation: {url}"
+        )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""

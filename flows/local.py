@@ -14,9 +14,10 @@ from typing import Protocol
 import httpx
 
 from config.errors import SoftFetchError
-from extractors.http import FetchResult, HostLimiter, build_client
+from extractors.http import HostLimiter, build_client
 from flows import steps
 from flows.alerting import run_alerts
+from flows.reading import SourceRead, read_source
 from flows.report import CycleReport, build_report
 from flows.runtime import Runtime
 from storage.records import FeedToPoll
@@ -104,8 +105,8 @@ async def _poll_all(
     async def poll(feed: FeedToPoll) -> steps.PollOutcome:
         async with gate:
             try:
-                result = await _with_retries(rt, client, limiter, feed)
-                outcome = await asyncio.to_thread(steps.store_feed, rt, feed, result)
+                read = await _with_retries(rt, client, limiter, feed)
+                outcome = await asyncio.to_thread(steps.store_read, rt, feed, read)
             except Exception as exc:  # one feed must never stop the others
                 outcome = await asyncio.to_thread(steps.record_feed_failure, rt, feed, exc)
         observer.advance("poll")
@@ -116,13 +117,13 @@ async def _poll_all(
 
 async def _with_retries(
     rt: Runtime, client: httpx.AsyncClient, limiter: HostLimiter, feed: FeedToPoll
-) -> FetchResult:
-    """Fetch with the same soft-failure retry policy the Prefect task uses."""
+) -> SourceRead:
+    """Read with the same soft-failure retry policy the Prefect task uses."""
     delays = list(rt.settings.http.retry_delays)
     while True:
         try:
             async with limiter.slot(feed.feed_url):
-                return await steps.fetch_feed(client, rt, feed)
+                return await read_source(client, rt.settings.http, feed)
         except SoftFetchError:
             if not delays:
                 raise

@@ -24,9 +24,10 @@ from config.errors import (
 from config.sources import load_sources
 from extractors.articles import Article, extract_article
 from extractors.countries import Mention, detect, summarize
-from extractors.feeds import FeedEntry, parse_feed
+from extractors.feeds import FeedEntry
 from extractors.http import FetchResult, HostLimiter, build_client, fetch
 from extractors.urls import canonical_url
+from flows.reading import SourceRead, read_source
 from flows.runtime import Runtime
 from storage import repository as repo
 from storage.records import (
@@ -97,61 +98,45 @@ def due_feeds(
 # --- poll -----------------------------------------------------------------------------------
 
 
-async def fetch_feed(client: httpx.AsyncClient, rt: Runtime, feed: FeedToPoll) -> FetchResult:
-    """Conditional GET of a feed; raises FetchError. The only network step of polling."""
-    http = rt.settings.http
-    return await fetch(
-        client,
-        feed.feed_url,
-        max_bytes=http.max_feed_bytes,
-        deadline=http.total_deadline,
-        etag=feed.etag,
-        last_modified=feed.last_modified,
-    )
-
-
 def poll_feed_blocking(rt: Runtime, feed: FeedToPoll) -> PollOutcome:
-    """Fetch a feed (raising FetchError for the caller's retry policy) and store it."""
+    """Read a source (raising FetchError for the caller's retry policy) and store it."""
 
-    async def run() -> FetchResult:
+    async def run() -> SourceRead:
         async with build_client(rt.settings.http) as client:
-            return await fetch_feed(client, rt, feed)
+            return await read_source(client, rt.settings.http, feed)
 
-    return store_feed(rt, feed, asyncio.run(run()))
+    return store_read(rt, feed, asyncio.run(run()))
 
 
-def store_feed(rt: Runtime, feed: FeedToPoll, result: FetchResult) -> PollOutcome:
-    """Parse a fetched feed, insert its new entries as pending items, remember validators.
+def store_read(rt: Runtime, feed: FeedToPoll, read: SourceRead) -> PollOutcome:
+    """Insert a source's new entries as pending items and remember the validators.
 
-    A 304 costs no parsing. A body that is not a feed counts as a failed poll.
+    A 304 costs no parsing (read_source stopped there).
     """
     now = rt.now()
-    if result.not_modified:
+    first = read.first
+    if first.not_modified:
         with rt.sessions.begin() as session:
             repo.record_poll_success(session, feed, now, status=304, etag=None, last_modified=None)
         return PollOutcome(feed.source_id, "not_modified")
-    try:
-        parsed = parse_feed(result.body, url=result.url, content_type=result.content_type)
-    except FeedParseError as exc:
-        return record_feed_failure(rt, feed, HardFetchError(feed.feed_url, str(exc), 200))
-    rows = to_new_items(parsed.entries, default_language=parsed.language)
+    rows = to_new_items(read.entries, default_language=read.language)
     with rt.sessions.begin() as session:
         new_ids = repo.insert_new_items(session, feed.source_id, rows, now)
         repo.record_poll_success(
             session,
             feed,
             now,
-            status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            problem=parsed.problem,
+            status=first.status,
+            etag=first.etag,
+            last_modified=first.last_modified,
+            problem=read.problem,
         )
     return PollOutcome(
         feed.source_id,
         "fetched",
-        entries=len(parsed.entries),
+        entries=len(read.entries),
         new_item_ids=tuple(new_ids),
-        problem=parsed.problem,
+        problem=read.problem,
     )
 
 
@@ -184,6 +169,8 @@ def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: Exception) -> Poll
     """
     if isinstance(error, FetchError):
         reason, status = error.reason, error.status
+    elif isinstance(error, FeedParseError):  # fetched fine, but not what the source should be
+        reason, status = str(error), 200
     else:
         log.error("feed %s: unexpected %s", feed.source_id, type(error).__name__, exc_info=error)
         reason, status = f"unexpected {type(error).__name__}: {error}", None

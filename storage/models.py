@@ -72,7 +72,11 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(16))
+    # The URL read on each poll: a feed, a sitemap, or a listing page (see source_type).
     feed_url: Mapped[str] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(16), default="feed", server_default="feed")
+    # For listings: link_selector, link_pattern, next_selector, max_pages.
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     poll_interval: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(default=True)
 

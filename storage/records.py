@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,8 @@ class FeedToPoll:
     poll_interval: int
     etag: str | None = None
     last_modified: str | None = None
+    source_type: str = "feed"  # feed | sitemap | listing
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

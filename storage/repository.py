@@ -32,6 +32,8 @@ def sync_sources(session: Session, catalogue: Sequence[SourceConfig]) -> tuple[i
             "country": entry.country,
             "language": entry.language,
             "feed_url": entry.feed_url,
+            "source_type": entry.type,
+            "options": entry.listing.model_dump() if entry.listing else None,
             "poll_interval": entry.poll_interval,
             "enabled": entry.enabled,
         }
@@ -90,6 +92,8 @@ def due_feeds(
             poll_interval=source.poll_interval,
             etag=state.etag if state else None,
             last_modified=state.last_modified if state else None,
+            source_type=source.source_type,
+            options=dict(source.options or {}),
         )
         for source, state in session.execute(query)
     ]
