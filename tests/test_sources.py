@@ -90,3 +90,38 @@ def test_norway_is_a_country_code_not_false() -> None:
     assert wire.country == "NO"
     assert wire.language == "no"
     assert wire.enabled is False
+
+
+def test_shipped_catalogue_covers_ministries_and_newsrooms_with_citations() -> None:
+    sources = load_sources(CONFIG_DIR / "sources.yaml")
+    ministries = {s.country for s in sources if s.kind == "foreign_office"}
+    assert sum(s.kind == "foreign_office" for s in sources) >= 40
+    assert sum(s.kind == "news" for s in sources) >= 30
+    for required in (
+        "PK",
+        "IN",
+        "CN",
+        "RU",
+        "US",
+        "GB",
+        "FR",
+        "DE",
+        "IR",
+        "TR",
+        "SA",
+        "QA",
+        "EG",
+        "IL",
+        "JP",
+        "KR",
+        "BR",
+        "ZA",
+        "NG",
+        "UA",
+        "BE",
+    ):
+        assert required in ministries, required
+    for source in sources:
+        assert source.citation, source.id
+        assert source.verified, source.id
+        assert source.verified.startswith(("unverified", "stored copy", "third-party")), source.id
