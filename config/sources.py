@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import pycountry
 import yaml
+from cssselect import SelectorError
+from lxml.cssselect import CSSSelector  # type: ignore[import-untyped]
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -63,6 +65,13 @@ class ListingOptions(BaseModel):
                 re.compile(self.link_pattern)
             except re.error as exc:
                 raise ValueError(f"link_pattern is not a valid regular expression: {exc}") from exc
+        for name in ("link_selector", "next_selector"):
+            selector = getattr(self, name)
+            if selector:
+                try:
+                    CSSSelector(selector)
+                except SelectorError as exc:
+                    raise ValueError(f"{name} is not a valid CSS selector: {exc}") from exc
         return self
 
 

@@ -205,7 +205,7 @@ def _parse_xml(data: bytes, url: str) -> Sitemap:
             f"not a sitemap: root element is <{kind or '?'}>, not <urlset> or <sitemapindex>"
         )
     entries: dict[str, FeedEntry] = {}
-    children: dict[str, None] = {}
+    children: dict[str, datetime | None] = {}
     # Both kinds of child are read under either root: mixed documents exist in the wild.
     for element in root:
         name = _local(element)
@@ -216,8 +216,12 @@ def _parse_xml(data: bytes, url: str) -> Sitemap:
         elif name == "sitemap":
             child = _absolute(_loc(element), url)
             if child is not None:
-                children.setdefault(child, None)
-    return Sitemap(entries=tuple(entries.values()), children=tuple(children))
+                children.setdefault(child, to_utc_datetime(_child_text(element, "lastmod")))
+    # Newest children first: indexes often list their oldest archives first, and a caller
+    # that reads only a few children wants the ones with new articles.
+    oldest = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(children, key=lambda child: children[child] or oldest, reverse=True)
+    return Sitemap(entries=tuple(entries.values()), children=tuple(ordered))
 
 
 def _decode_text(data: bytes) -> str:

@@ -405,6 +405,9 @@ def sources_check(
     settings = _settings()
     catalogue = load_sources(settings.sources_path, base_url=settings.sources_base_url)
     chosen = [s for s in catalogue if s.enabled and (not source or s.id in source)]
+    unknown = set(source or []) - {s.id for s in catalogue}
+    if unknown:
+        raise NewsdeskError(f"no source {', '.join(sorted(unknown))} in {settings.sources_path}")
     with console.status(f"Checking {len(chosen)} sources..."):
         rows = check_sources(settings.http, chosen)
     table = Table(title=f"{len(rows)} sources checked", title_justify="left")

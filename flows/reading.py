@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from config.errors import FeedParseError
+from config.errors import FeedParseError, FetchError
 from config.settings import HttpSettings
 from extractors.feeds import FeedEntry, parse_feed
 from extractors.http import FetchResult, fetch
-from extractors.listings import no_links_problem, parse_listing
+from extractors.listings import no_links_problem, parse_listing, same_site
 from extractors.sitemaps import parse_sitemap
 from storage.records import FeedToPoll
 
@@ -38,7 +38,14 @@ async def read_source(
     client: httpx.AsyncClient, http: HttpSettings, feed: FeedToPoll
 ) -> SourceRead:
     """Fetch and parse a source; raises FetchError (network) or FeedParseError (content)."""
-    first = await _get(client, http, feed.feed_url, feed.etag, feed.last_modified)
+    first = await _get(
+        client,
+        http,
+        feed.feed_url,
+        feed.etag,
+        feed.last_modified,
+        page=feed.source_type == "listing",
+    )
     if first.not_modified:
         return SourceRead(first)
     if feed.source_type == "sitemap":
@@ -55,11 +62,13 @@ async def _get(
     url: str,
     etag: str | None = None,
     last_modified: str | None = None,
+    *,
+    page: bool = False,
 ) -> FetchResult:
     return await fetch(
         client,
         url,
-        max_bytes=http.max_feed_bytes,
+        max_bytes=http.max_page_bytes if page else http.max_feed_bytes,
         deadline=http.total_deadline,
         etag=etag,
         last_modified=last_modified,
@@ -69,19 +78,28 @@ async def _get(
 async def _read_sitemap(
     client: httpx.AsyncClient, http: HttpSettings, first: FetchResult
 ) -> SourceRead:
+    """The sitemap's entries, its newest children's, and (budget allowing) theirs."""
     sitemap = parse_sitemap(first.body, url=first.url)
     entries = list(sitemap.entries)
-    problems = []
-    for child in sitemap.children[:MAX_SITEMAP_CHILDREN]:
+    problems: list[str] = []
+    queue = list(sitemap.children)
+    fetched = 0
+    while queue and fetched < MAX_SITEMAP_CHILDREN:
+        child = queue.pop(0)
+        fetched += 1
         try:
             page = await _get(client, http, child)
-            entries.extend(parse_sitemap(page.body, url=page.url).entries)
-        except (FeedParseError, Exception) as exc:  # one bad child does not lose the others
+            parsed = parse_sitemap(page.body, url=page.url)
+        except (FetchError, FeedParseError) as exc:  # one bad child does not lose the others
             problems.append(f"{child}: {exc}")
-    if sitemap.children and not entries and problems:
-        raise FeedParseError("; ".join(problems[:3]))
+            continue
+        entries.extend(parsed.entries)
+        queue.extend(parsed.children)  # an index of indexes: one level further, same budget
+    if sitemap.children and not entries:
+        problems.insert(0, "the sitemap index led to no article URL")
     kind = "sitemap index" if sitemap.children else "sitemap"
-    return SourceRead(first, tuple(entries), problem="; ".join(problems[:3]) or None, format=kind)
+    problem = "; ".join(problems[:3]) or None
+    return SourceRead(first, tuple(entries), problem=problem, format=kind)
 
 
 async def _read_listing(
@@ -90,6 +108,7 @@ async def _read_listing(
     options = feed.options
     selector, pattern = options.get("link_selector"), options.get("link_pattern")
     entries: list[FeedEntry] = []
+    problem: str | None = None
     page, seen = first, {first.url}
     for _ in range(int(options.get("max_pages", 1))):
         listing = parse_listing(
@@ -100,11 +119,17 @@ async def _read_listing(
             next_selector=options.get("next_selector"),
         )
         entries.extend(listing.entries)
-        if listing.next_page is None or listing.next_page in seen:
+        following = listing.next_page
+        # Never wander off the source's own site, nor in circles.
+        if following is None or following in seen or not same_site(following, first.url):
             break
-        seen.add(listing.next_page)
-        page = await _get(client, http, listing.next_page)
+        seen.add(following)
+        try:
+            page = await _get(client, http, following, page=True)
+        except FetchError as exc:  # keep what the first pages gave; say what was missed
+            problem = f"stopped at {following}: {exc.reason}"
+            break
     if not entries:
         # A listing that yields nothing has almost always changed its layout: say so loudly.
         raise FeedParseError(no_links_problem(first.url, selector, pattern))
-    return SourceRead(first, tuple(entries), format="listing")
+    return SourceRead(first, tuple(entries), problem=problem, format="listing")

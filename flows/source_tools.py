@@ -23,6 +23,9 @@ from extractors.sitemaps import parse_sitemap
 from flows.reading import read_source
 from storage.records import FeedToPoll
 
+# Advertised feeds and sitemaps come first; big sites list hundreds of sitemaps.
+MAX_PROBES = 20
+
 
 @dataclass(frozen=True, slots=True)
 class CheckRow:
@@ -76,6 +79,8 @@ async def _check(
         return CheckRow(source.id, source.type, reachable, "", 0, None, exc.reason)
     except FeedParseError as exc:
         return CheckRow(source.id, source.type, "yes", "", 0, None, str(exc))
+    except Exception as exc:  # one odd source must not hide the report on the others
+        return CheckRow(source.id, source.type, "?", "", 0, None, f"{type(exc).__name__}: {exc}")
     dates = [e.published for e in read.entries if e.published is not None]
     return CheckRow(
         source.id,
@@ -109,16 +114,15 @@ async def _discover(http: HttpSettings, url: str) -> list[Suggestion]:
         found = discover(page.body, url=page.url, robots_txt=robots)
         candidates = [*found.feeds, *found.sitemaps]
         candidates += [urljoin(page.url, path) for path in COMMON_FEED_PATHS]
-        seen: set[str] = set()
-        suggestions = []
-        for candidate in candidates:
-            if candidate in seen:
-                continue
-            seen.add(candidate)
-            suggestion = await _probe(client, http, candidate)
-            if suggestion is not None:
-                suggestions.append(suggestion)
-        return suggestions
+        unique = list(dict.fromkeys(candidates))[:MAX_PROBES]
+        limiter = HostLimiter(http.per_host_limit)
+
+        async def probe(candidate: str) -> Suggestion | None:
+            async with limiter.slot(candidate):
+                return await _probe(client, http, candidate)
+
+        found_all = await asyncio.gather(*(probe(c) for c in unique))
+        return [suggestion for suggestion in found_all if suggestion is not None]
 
 
 async def _probe(client: httpx.AsyncClient, http: HttpSettings, url: str) -> Suggestion | None:

@@ -42,8 +42,14 @@ def sync_sources(session: Session, catalogue: Sequence[SourceConfig]) -> tuple[i
             session.add(Source(id=entry.id, **values))
             added += 1
             continue
-        if row.feed_url != entry.feed_url and row.state is not None:
-            # Validators and backoff earned by another URL mean nothing for this one.
+        read_differently = (
+            row.feed_url != entry.feed_url
+            or row.source_type != values["source_type"]
+            or (row.options or None) != values["options"]
+        )
+        if read_differently and row.state is not None:
+            # Validators and backoff earned by another URL (or another way of reading it, such
+            # as a fixed listing selector) mean nothing now: poll it afresh.
             row.state.etag = row.state.last_modified = None
             row.state.consecutive_failures = 0
             row.state.next_poll_at = None

@@ -216,3 +216,104 @@ def test_sources_discover_prints_entries_to_paste(server: TestServer) -> None:
     assert "type: feed" in result.stdout
     assert f"url: {server.url('sitemap.xml')}" in result.stdout
     assert "type: sitemap" in result.stdout
+
+
+def test_listing_never_follows_next_off_site_and_keeps_pages_it_read(
+    server: TestServer, database_url: str, tmp_path: Path
+) -> None:
+    server.write("press/2026/0.html", page("Release 0", "Chile and Peru met."))
+    server.write(
+        "press/index.html",
+        '<html><body><a href="2026/0.html">Release 0</a>'
+        '<a rel="next" href="https://elsewhere.example/press/2.html">Next</a></body></html>',
+    )
+    server.write(
+        "other/index.html",
+        '<html><body><a href="/press/2026/0.html">R</a>'
+        '<a rel="next" href="/other/2.html">Next</a></body></html>',
+    )
+    server.scripted["/other/2.html"] = Scripted(status=503)
+    listing = '    listing:\n      link_pattern: "/press/2026/"\n      max_pages: 3\n'
+    rt = runtime_for(
+        database_url,
+        catalogue(
+            tmp_path / "s.yaml",
+            [
+                entry("off-site", "listing", server.url("press/index.html"), listing),
+                entry("page-two-down", "listing", server.url("other/index.html"), listing),
+            ],
+        ),
+    )
+
+    report = run_cycle(rt)
+
+    outcomes = {p.source_id: p for p in report.polls}
+    assert outcomes["off-site"].status == "fetched"
+    assert outcomes["page-two-down"].status == "fetched"
+    assert outcomes["page-two-down"].problem is not None
+    assert "HTTP 503" in outcomes["page-two-down"].problem
+    assert urls(rt) == {server.url("press/2026/0.html")}
+
+
+def test_invalid_listing_selector_is_caught_when_the_catalogue_loads(tmp_path: Path) -> None:
+    import pytest
+
+    from config.errors import ConfigError
+    from config.sources import load_sources
+
+    listing = '    listing:\n      link_selector: "div[[broken"\n'
+    path = catalogue(tmp_path / "s.yaml", [entry("bad", "listing", "https://x.example/", listing)])
+
+    with pytest.raises(ConfigError, match="link_selector is not a valid CSS selector"):
+        load_sources(path)
+
+
+def test_a_changed_listing_rule_forgets_the_old_validators(
+    server: TestServer, database_url: str, tmp_path: Path
+) -> None:
+    server.write("press/2026/0.html", page("Release 0", "Chile and Peru met."))
+    server.write(
+        "press/index.html", '<html><body><a href="2026/0.html">Release 0</a></body></html>'
+    )
+    broken = '    listing:\n      link_pattern: "/communiques/"\n'
+    fixed = '    listing:\n      link_pattern: "/press/2026/"\n'
+    path = tmp_path / "s.yaml"
+    rt = runtime_for(
+        database_url,
+        catalogue(path, [entry("fr", "listing", server.url("press/index.html"), broken)]),
+    )
+    assert run_cycle(rt).polls[0].status == "failed"
+
+    catalogue(path, [entry("fr", "listing", server.url("press/index.html"), fixed)])
+    report = run_cycle(rt)
+
+    assert report.polls[0].status == "fetched"
+    assert report.new_items == 1
+
+
+def test_sitemap_children_newest_first_and_an_index_of_indexes(
+    server: TestServer, database_url: str, tmp_path: Path
+) -> None:
+    server.write("a/new.html", page("New", "Fiji and Tonga met."))
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    server.write("sm/new.xml", f"<urlset {ns}><url><loc>{{base}}/a/new.html</loc></url></urlset>")
+    server.write(
+        "sm/inner.xml",
+        f"<sitemapindex {ns}><sitemap><loc>{{base}}/sm/new.xml</loc></sitemap></sitemapindex>",
+    )
+    # The archive comes first in the document but is older: the newest child is read first.
+    server.scripted["/sm/archive-2019.xml"] = Scripted(status=404)
+    index = server.write(
+        "sm/index.xml",
+        f"<sitemapindex {ns}>"
+        "<sitemap><loc>{base}/sm/archive-2019.xml</loc><lastmod>2019-01-01</lastmod></sitemap>"
+        "<sitemap><loc>{base}/sm/inner.xml</loc><lastmod>2026-11-27</lastmod></sitemap>"
+        "</sitemapindex>",
+    )
+    rt = runtime_for(database_url, catalogue(tmp_path / "s.yaml", [entry("sm", "sitemap", index)]))
+
+    run_cycle(rt)
+
+    assert urls(rt) == {server.url("a/new.html")}
+    requested = [s.path for s in server.seen if s.path.startswith("/sm/")]
+    assert requested.index("/sm/inner.xml") < requested.index("/sm/archive-2019.xml")
