@@ -115,6 +115,17 @@ class AlertSettings(BaseModel):
     claim_lease_seconds: PositiveInt = 600
 
 
+class ScheduleSettings(BaseModel):
+    """How often `newsdesk serve` runs each stage (minutes)."""
+
+    # Each source is still polled no more often than its own poll_interval.
+    poll_minutes: PositiveInt = 5
+    process_minutes: PositiveInt = 1
+    alert_minutes: PositiveInt = 1
+    # Digests go out at each subscriber's local hour; checking hourly is enough.
+    digest_minutes: PositiveInt = 60
+
+
 class Settings(BaseSettings):
     """All of newsdesk's settings; build with :func:`load_settings`, never at import time."""
 
@@ -135,6 +146,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     poll: PollSettings = Field(default_factory=PollSettings)
     process: ProcessSettings = Field(default_factory=ProcessSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 

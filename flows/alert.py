@@ -28,12 +28,13 @@ def send_digests() -> alerting.AlertOutcome:
 
 
 @flow(name="alert", log_prints=False)
-def alert() -> alerting.AlertOutcome:
-    """Queue deliveries for new matches, send immediate alerts and due digests."""
+def alert(include_digests: bool = True) -> alerting.AlertOutcome:
+    """Queue deliveries for new matches, send immediate alerts (and digests that are due)."""
     logger = get_run_logger()
     outcome = match_items()
     outcome.add(send_immediate())
-    outcome.add(send_digests())
+    if include_digests:
+        outcome.add(send_digests())
     logger.info(
         "alerts: %d queued, %d sent, %d digests, %d to retry, %d failed, %d unknown",
         outcome.queued,
@@ -43,4 +44,12 @@ def alert() -> alerting.AlertOutcome:
         outcome.failed,
         outcome.unknown,
     )
+    return outcome
+
+
+@flow(name="digest", log_prints=False)
+def digest() -> alerting.AlertOutcome:
+    """Send each subscriber whose local digest hour has come their daily digest."""
+    outcome = send_digests()
+    get_run_logger().info("digests: %d sent, %d failed", outcome.digests, outcome.failed)
     return outcome

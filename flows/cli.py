@@ -187,6 +187,54 @@ def demo(
 
 
 @app.command()
+def serve() -> None:
+    """Run the pipeline as a service: poll, process, alert and digest on their schedules.
+
+    Needs a Prefect server (PREFECT_API_URL; see `newsdesk server`).
+    """
+    if not prefect_server_configured():
+        raise NewsdeskError(
+            "PREFECT_API_URL is not set: start `newsdesk server` and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    from flows.serve import main as serve_main
+
+    serve_main()
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and the UI.")] = 4200,
+) -> None:
+    """Start a local Prefect server with its UI (analytics off).
+
+    It keeps its data in SQLite under PREFECT_HOME, or in PostgreSQL when
+    PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://... is set.
+    """
+    import subprocess
+
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    console.print(
+        f"Prefect UI at http://{host}:{port}; in another shell: "
+        f"export PREFECT_API_URL=http://{host}:{port}/api && newsdesk serve"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    # Our own interpreter running Prefect's own CLI with fixed arguments: nothing untrusted.
+    raise SystemExit(subprocess.call(command, env=env))  # noqa: S603
+
+
+@app.command()
 def items(
     country: Annotated[
         str | None, typer.Option("--country", "-c", help="ISO code, e.g. SY.")

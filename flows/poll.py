@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
 
 from config.errors import SoftFetchError
-from flows import steps
+from flows import artifacts, steps
 from flows.runtime import get_runtime
 from storage.records import FeedToPoll
 
@@ -21,7 +23,7 @@ def _soft_failure(_task: Task[..., object], _run: TaskRun, state: State[object])
 
 @task(
     name="poll-source",
-    task_run_name="poll {feed.source_id}",
+    task_run_name="fetch {feed.source_id}",
     cache_policy=NO_CACHE,
     retry_condition_fn=_soft_failure,
 )
@@ -29,7 +31,11 @@ def poll_source(feed: FeedToPoll) -> steps.PollOutcome:
     return steps.poll_feed_blocking(get_runtime(), feed)
 
 
-@flow(name="poll", log_prints=False)
+def _run_name() -> str:
+    return f"poll {datetime.now(UTC):%Y-%m-%d %H:%M}"
+
+
+@flow(name="poll", flow_run_name=_run_name, log_prints=False)
 def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.PollOutcome]:
     """Sync the catalogue and poll every due feed (or only ``sources``)."""
     logger = get_run_logger()
@@ -41,14 +47,26 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
     task_with_retries = poll_source.with_options(
         retries=len(delays), retry_delay_seconds=list(delays)
     )
-    futures = [(feed, task_with_retries.submit(feed)) for feed in feeds]
+    futures = []
+    for feed in feeds:
+        # Tags let an operator filter the UI by publisher kind, source and country.
+        with tags(feed.kind or "source", f"source:{feed.source_id}", f"from:{feed.country}"):
+            futures.append((feed, task_with_retries.submit(feed)))
     outcomes: list[steps.PollOutcome] = []
     for feed, future in futures:
         try:
             outcomes.append(future.result())
         except Exception as exc:  # recorded against the feed; the other feeds go on
             outcomes.append(steps.record_feed_failure(rt, feed, exc))
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            logger.warning("%s failed: %s", outcome.source_id, outcome.problem)
+        else:
+            new = len(outcome.new_item_ids)
+            logger.info("%s: %s, %d new items", outcome.source_id, outcome.status, new)
     new = sum(len(o.new_item_ids) for o in outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
-    logger.info("polled %d feeds: %d new items, %d failed", len(outcomes), new, failed)
+    message = "polled %d sources: %d new items, %d failed"
+    (logger.warning if failed else logger.info)(message, len(outcomes), new, failed)
+    artifacts.publish_poll(rt, outcomes)
     return outcomes

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import steps
+from flows import artifacts, steps
 from flows.runtime import get_runtime
 
 
-@task(name="process-source", task_run_name="process {source_id}", cache_policy=NO_CACHE)
+@task(name="process-source", task_run_name="extract items from {source_id}", cache_policy=NO_CACHE)
 def process_source(source_id: str) -> steps.ProcessOutcome:
     # No task retries: each item's own failures are recorded and retried on a later run.
     return steps.process_source_blocking(get_runtime(), source_id)
 
 
-@flow(name="process", log_prints=False)
+def _run_name() -> str:
+    return f"process {datetime.now(UTC):%Y-%m-%d %H:%M}"
+
+
+@flow(name="process", flow_run_name=_run_name, log_prints=False)
 def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     """Process every claimable item (of ``sources`` if given), one task per source."""
     logger = get_run_logger()
@@ -26,4 +32,5 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     done = sum(len(o.done) for o in outcomes)
     failed = sum(len(o.failed) for o in outcomes)
     logger.info("processed %d items from %d sources, %d failed", done, len(sources), failed)
+    artifacts.publish_latest(rt)
     return outcomes

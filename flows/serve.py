@@ -1,27 +1,56 @@
-"""Serve the ``run`` flow on a schedule from this process: ``python -m flows.serve``."""
+"""The scheduled service: each stage a Prefect deployment with its own interval.
+
+``newsdesk serve`` (or ``python -m flows.serve``) registers the deployments and runs them
+from this process. Each deployment has a concurrency limit of one, so a slow run is never
+overlapped by the next; stopping the process leaves the schedules active.
+"""
 
 from __future__ import annotations
 
-from prefect import serve
+from typing import Any
+
+from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 
-from flows.run import run
+from config.settings import Settings, load_settings
+from flows.alert import alert, digest
+from flows.poll import poll
+from flows.process import process
 
-# Polling is cheap when feeds answer 304, and each source keeps its own poll interval, so a
-# short cycle only decides how quickly a due feed is noticed.
-CYCLE_SECONDS = 300
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """poll, process, alert and digest, on the intervals from settings.schedule."""
+    schedule = settings.schedule
+    plan: list[tuple[Flow[..., Any], str, int, dict[str, Any], str]] = [
+        (poll, "newsdesk-poll", schedule.poll_minutes, {}, "Poll due sources."),
+        (process, "newsdesk-process", schedule.process_minutes, {}, "Process new items."),
+        (
+            alert,
+            "newsdesk-alert",
+            schedule.alert_minutes,
+            {"include_digests": False},
+            "Match new items and send immediate alerts.",
+        ),
+        (digest, "newsdesk-digest", schedule.digest_minutes, {}, "Send daily digests."),
+    ]
+    built = []
+    for flow, name, minutes, parameters, description in plan:
+        deployment = flow.to_deployment(
+            name=name,
+            interval=minutes * 60,
+            parameters=parameters,
+            tags=["newsdesk"],
+            description=description,
+            concurrency_limit=1,
+        )
+        assert isinstance(deployment, RunnerDeployment)  # the sync call returns it directly
+        built.append(deployment)
+    return built
 
 
 def main() -> None:
-    deployment = run.to_deployment(
-        name="newsdesk-run",
-        interval=CYCLE_SECONDS,
-        tags=["newsdesk"],
-        description="Poll due feeds, then process new items (one cycle).",
-        concurrency_limit=1,  # a slow cycle is never overlapped by the next one
-    )
-    assert isinstance(deployment, RunnerDeployment)  # the sync call path returns it directly
-    serve(deployment)
+    # pause_on_shutdown=False: stopping (or restarting) the service leaves schedules active.
+    serve(*deployments(load_settings()), pause_on_shutdown=False)
 
 
 if __name__ == "__main__":

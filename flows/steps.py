@@ -6,8 +6,9 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from typing import Literal
 
 import httpx
@@ -52,6 +53,8 @@ class PollOutcome:
     entries: int = 0
     new_item_ids: tuple[int, ...] = ()
     problem: str | None = None
+    http_status: int | None = None
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,9 @@ def poll_feed_blocking(rt: Runtime, feed: FeedToPoll) -> PollOutcome:
         async with build_client(rt.settings.http) as client:
             return await read_source(client, rt.settings.http, feed)
 
-    return store_read(rt, feed, asyncio.run(run()))
+    started = perf_counter()
+    outcome = store_read(rt, feed, asyncio.run(run()))
+    return replace(outcome, seconds=perf_counter() - started)
 
 
 def store_read(rt: Runtime, feed: FeedToPoll, read: SourceRead) -> PollOutcome:
@@ -118,7 +123,7 @@ def store_read(rt: Runtime, feed: FeedToPoll, read: SourceRead) -> PollOutcome:
     if first.not_modified:
         with rt.sessions.begin() as session:
             repo.record_poll_success(session, feed, now, status=304, etag=None, last_modified=None)
-        return PollOutcome(feed.source_id, "not_modified")
+        return PollOutcome(feed.source_id, "not_modified", http_status=304)
     rows = to_new_items(read.entries, default_language=read.language)
     with rt.sessions.begin() as session:
         new_ids = repo.insert_new_items(session, feed.source_id, rows, now)
@@ -137,6 +142,7 @@ def store_read(rt: Runtime, feed: FeedToPoll, read: SourceRead) -> PollOutcome:
         entries=len(read.entries),
         new_item_ids=tuple(new_ids),
         problem=read.problem,
+        http_status=first.status,
     )
 
 
@@ -184,7 +190,7 @@ def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: Exception) -> Poll
             max_backoff_seconds=rt.settings.poll.max_backoff_seconds,
         )
     log.warning("feed %s failed (%d in a row): %s", feed.source_id, failures, reason)
-    return PollOutcome(feed.source_id, "failed", problem=reason)
+    return PollOutcome(feed.source_id, "failed", problem=reason, http_status=status)
 
 
 # --- process --------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ class FeedToPoll:
     last_modified: str | None = None
     source_type: str = "feed"  # feed | sitemap | listing
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    # For labels (Prefect tags): what kind of publisher, and from where.
+    kind: str = field(default="", compare=False)
+    country: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,8 @@ def due_feeds(
             last_modified=state.last_modified if state else None,
             source_type=source.source_type,
             options=dict(source.options or {}),
+            kind=source.kind,
+            country=source.country,
         )
         for source, state in session.execute(query)
     ]
@@ -414,3 +416,44 @@ def status_counts(session: Session, item_ids: Collection[int]) -> dict[str, int]
         select(Item.status, func.count()).where(Item.id.in_(list(item_ids))).group_by(Item.status)
     )
     return {status: count for status, count in session.execute(query)}
+
+
+def source_health(session: Session) -> list[tuple[Source, FeedState | None, datetime | None]]:
+    """Every enabled source with its fetch state and when it last brought a new item."""
+    latest = dict(
+        session.execute(
+            select(Item.source_id, func.max(Item.discovered_at)).group_by(Item.source_id)
+        ).all()
+    )
+    rows = session.scalars(
+        select(Source).options(selectinload(Source.state)).where(Source.enabled.is_(True))
+    )
+    return [(source, source.state, latest.get(source.id)) for source in rows]
+
+
+def country_days(session: Session, since: datetime) -> list[tuple[str, datetime]]:
+    """(country, discovered_at) of every mention in items discovered since ``since``."""
+    query = (
+        select(Mention.country, Item.discovered_at)
+        .join(Item, Item.id == Mention.item_id)
+        .where(Item.discovered_at >= since)
+    )
+    return [(country, discovered) for country, discovered in session.execute(query)]
+
+
+def recent_items(
+    session: Session, item_ids: Collection[int]
+) -> list[tuple[int, str | None, str, list[str]]]:
+    """(id, title, url, countries) of the given items, newest first."""
+    if not item_ids:
+        return []
+    query = (
+        select(Item)
+        .options(selectinload(Item.mentions))
+        .where(Item.id.in_(list(item_ids)))
+        .order_by(Item.id.desc())
+    )
+    return [
+        (item.id, item.title, item.url, [m.country for m in item.mentions])
+        for item in session.scalars(query)
+    ]

@@ -72,3 +72,17 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
         )
     assert artifacts
     assert "| good | fetched | 1 | 1 |" in str(artifacts[-1].data)
+    with get_client(sync_client=True) as client:
+        keyed = {
+            key: client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+            for key in ("sources-polled", "new-items", "source-health", "latest-items")
+        }
+        names = {run.name for run in client.read_task_runs()}
+    assert all(keyed.values()), [key for key, found in keyed.items() if not found]
+    health = str(keyed["source-health"][-1].data)
+    assert "| down | 1 |" in health
+    assert "| gone | 1 |" in health
+    assert "Kenya (KE)" in str(keyed["latest-items"][-1].data)
+    assert {"fetch good", "fetch down", "extract items from good"} <= names

@@ -1,0 +1,27 @@
+"""The scheduled service's deployments, built from settings (no server needed to build them)."""
+
+from __future__ import annotations
+
+from config.settings import ScheduleSettings, load_settings
+
+
+def test_four_stages_with_intervals_from_settings_and_no_overlap() -> None:
+    from flows.serve import deployments
+
+    settings = load_settings(schedule=ScheduleSettings(poll_minutes=7, digest_minutes=30))
+
+    built = {d.name: d for d in deployments(settings)}
+
+    assert set(built) == {"newsdesk-poll", "newsdesk-process", "newsdesk-alert", "newsdesk-digest"}
+    intervals = {
+        name: [s.schedule.interval.total_seconds() for s in d.schedules]  # type: ignore[union-attr]
+        for name, d in built.items()
+    }
+    assert intervals == {
+        "newsdesk-poll": [420.0],
+        "newsdesk-process": [60.0],
+        "newsdesk-alert": [60.0],
+        "newsdesk-digest": [1800.0],
+    }
+    assert all(d.concurrency_limit == 1 for d in built.values())
+    assert built["newsdesk-alert"].parameters == {"include_digests": False}
