@@ -76,6 +76,22 @@ def processed_without_alerts(rt: Runtime) -> None:
         asyncio.run(steps.process_source(rt, source_id))
 
 
+def claimed_by_a_worker(
+    server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink
+) -> tuple[Runtime, list[outbox.ClaimedDelivery]]:
+    """One queued alert, claimed at noon by a worker that is about to die."""
+    feed = stories(server, ("Summit", "Ghana and Togo held a summit."))
+    rt = alert_runtime(make_runtime, sink, {"wire": feed})
+    processed_without_alerts(rt)
+    subscribe(rt, "desk@example.org", ["GH"])
+    alerting.match_new_items(rt)
+    with rt.sessions.begin() as session:
+        claimed = outbox.claim_deliveries(
+            session, NOON, channel="immediate", lease=timedelta(minutes=10), limit=10
+        )
+    return rt, claimed
+
+
 def subscribe(rt: Runtime, email: str, countries: list[str], **fields: object) -> None:
     subscriptions.add(rt, SubscriberConfig(email=email, countries=countries, **fields))  # type: ignore[arg-type]
 
@@ -246,15 +262,7 @@ def test_smtp_down_leaves_rows_pending_and_they_are_sent_later(
 def test_a_worker_killed_between_claim_and_send_is_redone_exactly_once(
     server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
 ) -> None:
-    feed = stories(server, ("Summit", "Ghana and Togo held a summit."))
-    rt = alert_runtime(make_runtime, sink, {"wire": feed})
-    processed_without_alerts(rt)
-    subscribe(rt, "desk@example.org", ["GH"])
-    alerting.match_new_items(rt)
-    with rt.sessions.begin() as session:
-        claimed = outbox.claim_deliveries(
-            session, NOON, channel="immediate", lease=timedelta(minutes=10), limit=10
-        )
+    rt, claimed = claimed_by_a_worker(server, make_runtime, sink)
     assert len(claimed) == 1
     # ...the worker dies here, before handing anything to SMTP.
     alerting.run_alerts(rt)
@@ -271,15 +279,7 @@ def test_a_worker_killed_between_claim_and_send_is_redone_exactly_once(
 def test_a_worker_killed_while_sending_leaves_unknown_and_never_resends(
     server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
 ) -> None:
-    feed = stories(server, ("Summit", "Ghana and Togo held a summit."))
-    rt = alert_runtime(make_runtime, sink, {"wire": feed})
-    processed_without_alerts(rt)
-    subscribe(rt, "desk@example.org", ["GH"])
-    alerting.match_new_items(rt)
-    with rt.sessions.begin() as session:
-        claimed = outbox.claim_deliveries(
-            session, NOON, channel="immediate", lease=timedelta(minutes=10), limit=10
-        )
+    rt, claimed = claimed_by_a_worker(server, make_runtime, sink)
     with rt.sessions.begin() as session:
         ids = [d.id for d in claimed]
         assert outbox.mark_sending(
