@@ -69,6 +69,8 @@ class ProcessSettings(BaseModel):
     # Off: extract in a thread instead (no start-up cost, but a hung page hangs its thread).
     isolate_extraction: bool = True
     snippet_chars: PositiveInt = 240
+    # The Prefect task processing one source's batch is stopped after this long.
+    task_timeout_seconds: PositiveInt = 1800
 
 
 class SmtpSettings(BaseModel):

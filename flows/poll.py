@@ -45,7 +45,11 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
     feeds = steps.due_feeds(rt, sources, force=force)
     delays = rt.settings.http.retry_delays
     task_with_retries = poll_source.with_options(
-        retries=len(delays), retry_delay_seconds=list(delays)
+        retries=len(delays),
+        retry_delay_seconds=list(delays),
+        # Each try already has its own total deadline per request; this bounds a whole read
+        # (a sitemap's children, a listing's pages) so one source never holds the run.
+        timeout_seconds=rt.settings.http.total_deadline * 12,
     )
     futures = []
     for feed in feeds:

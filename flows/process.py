@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import artifacts, steps
@@ -27,8 +29,16 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     logger = get_run_logger()
     rt = get_runtime()
     sources = steps.sources_with_work(rt, sources)
-    futures = [process_source.submit(source_id) for source_id in sources]
-    outcomes = [future.result() for future in futures]
+    # A stuck source must not hold the run forever: its items are leased and retried later.
+    task = process_source.with_options(timeout_seconds=rt.settings.process.task_timeout_seconds)
+    futures = [task.submit(source_id) for source_id in sources]
+    # Moves as sources finish, so a long run shows how far it got.
+    progress = create_progress_artifact(0.0, key="process-progress", description="Sources done")
+    assert isinstance(progress, UUID)  # the sync call path returns the id directly
+    outcomes = []
+    for n, future in enumerate(futures, 1):
+        outcomes.append(future.result())
+        update_progress_artifact(progress, 100.0 * n / len(futures))
     done = sum(len(o.done) for o in outcomes)
     failed = sum(len(o.failed) for o in outcomes)
     logger.info("processed %d items from %d sources, %d failed", done, len(sources), failed)

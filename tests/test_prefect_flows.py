@@ -77,7 +77,13 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
             key: client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
             )
-            for key in ("sources-polled", "new-items", "source-health", "latest-items")
+            for key in (
+                "sources-polled",
+                "new-items",
+                "source-health",
+                "latest-items",
+                "process-progress",
+            )
         }
         names = {run.name for run in client.read_task_runs()}
     assert all(keyed.values()), [key for key, found in keyed.items() if not found]
@@ -85,4 +91,5 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
     assert "| down | 1 |" in health
     assert "| gone | 1 |" in health
     assert "Kenya (KE)" in str(keyed["latest-items"][-1].data)
+    assert float(str(keyed["process-progress"][-1].data)) == 100.0
     assert {"fetch good", "fetch down", "extract items from good"} <= names
