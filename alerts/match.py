@@ -48,6 +48,20 @@ def matches(rule: Rule, item: AlertItem) -> tuple[CountryHit, ...]:
     return tuple(hits)
 
 
+def hits_for(rule: Rule, item: AlertItem) -> tuple[CountryHit, ...]:
+    """What an email about ``item`` names for this subscriber.
+
+    The matching countries; for a delivery queued before the rule changed, the watched ones
+    the item still mentions, or else every country it mentions.
+    """
+    watched = {code.upper() for code in rule.countries}
+    return (
+        matches(rule, item)
+        or tuple(hit for hit in item.countries if hit.code.upper() in watched)
+        or item.countries
+    )
+
+
 def keyword_matches(keywords: Iterable[str], text: str) -> bool:
     """True when any non-blank keyword occurs in `text` (see the module docstring)."""
     haystack = _WHITESPACE.sub(" ", text).casefold()

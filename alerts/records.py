@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Literal
 
 Mode = Literal["immediate", "digest"]
-SourceKind = Literal["foreign_office", "news"]
 
 
 @dataclass(frozen=True, slots=True)

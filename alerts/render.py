@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from alerts.match import matches
+from alerts.match import hits_for
 from alerts.records import AlertItem, CountryHit, RenderedEmail, Rule
 
 __all__ = ["MAX_SUBJECT", "clean_header", "render_digest", "render_immediate"]
@@ -251,13 +251,9 @@ def render_immediate(
     unsubscribe_base_url: str,
     sender: str,
 ) -> RenderedEmail:
-    """One alert for one item. `hits` defaults to ``matches(rule, item)`` (or, if the rule no
-    longer matches, the item's watched countries)."""
+    """One alert for one item. `hits` defaults to ``hits_for(rule, item)``."""
     if hits is None:
-        watched = {code.upper() for code in rule.countries}
-        hits = matches(rule, item) or tuple(
-            hit for hit in item.countries if hit.code.upper() in watched
-        )
+        hits = hits_for(rule, item)
     view = _item_view(item, hits, _zone(rule.timezone))
     countries = _country_list(hits, IMMEDIATE_SUBJECT_COUNTRIES)
     prefix = f"{SUBJECT_PREFIX} {countries}:" if countries else SUBJECT_PREFIX

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from alerts.match import matches
+from alerts.match import hits_for, matches
 from alerts.records import AlertItem, CountryHit, RenderedEmail, Rule
 from alerts.render import render_digest, render_immediate
 from alerts.schedule import digest_due, local_day
@@ -174,7 +174,7 @@ def send_immediate(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> A
                     email = render_immediate(
                         rule,
                         alert,
-                        matches(rule, alert) or _watched(rule, alert),
+                        hits_for(rule, alert),
                         unsubscribe_base_url=settings.unsubscribe_base_url,
                         sender=rt.settings.smtp.sender,
                     )
@@ -250,7 +250,7 @@ def _send_digest(
         entries = []
         for delivery in claimed:
             alert = to_alert_item(*loaded[delivery.item_id])
-            entries.append((alert, matches(rule, alert) or _watched(rule, alert)))
+            entries.append((alert, hits_for(rule, alert)))
         email = render_digest(
             rule,
             entries,
@@ -406,11 +406,6 @@ def _release(rt: Runtime, deliveries: Sequence[ClaimedDelivery]) -> None:
             outbox.release(session, [d.id for d in deliveries], deliveries[0].claim_token)
 
 
-def _watched(rule: Rule, alert: AlertItem) -> tuple[CountryHit, ...]:
-    """The item's watched countries, for a row queued before the rule changed."""
-    return tuple(hit for hit in alert.countries if hit.code in rule.countries) or alert.countries
-
-
 def _domain(rt: Runtime) -> str:
     address = parseaddr(rt.settings.smtp.sender)[1]
     return address.rpartition("@")[2] or "newsdesk.invalid"
@@ -430,7 +425,7 @@ def preview_emails(rt: Runtime, email: str) -> list[RenderedEmail]:
     digest: list[tuple[AlertItem, tuple[CountryHit, ...]]] = []
     for delivery in waiting:
         alert = to_alert_item(*loaded[delivery.item_id])
-        hits = matches(rule, alert) or _watched(rule, alert)
+        hits = hits_for(rule, alert)
         if delivery.channel == "immediate":
             emails.append(
                 render_immediate(

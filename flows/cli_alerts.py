@@ -33,6 +33,11 @@ def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
+def _given(**options: Any) -> dict[str, Any]:
+    """The subscriber fields the user actually gave (None means the option was left out)."""
+    return {key: value for key, value in options.items() if value is not None}
+
+
 def _config(**values: Any) -> SubscriberConfig:
     try:
         return SubscriberConfig.model_validate(values)
@@ -81,19 +86,18 @@ def add(
     """Subscribe someone to alerts about the countries on their watch list."""
     from flows import subscriptions
 
-    values = {
-        "email": email,
-        "countries": _split(countries),
-        "mode": mode,
-        "name": name,
-        "digest_hour": digest_hour,
-        "timezone": timezone,
-        "source_kinds": source_kind,
-        "source_ids": source,
-        "min_salience": min_salience,
-        "keywords": keyword,
-    }
-    config = _config(**{k: v for k, v in values.items() if v is not None})
+    given = _given(
+        countries=_split(countries),
+        mode=mode,
+        name=name,
+        digest_hour=digest_hour,
+        timezone=timezone,
+        source_kinds=source_kind,
+        source_ids=source,
+        min_salience=min_salience,
+        keywords=keyword,
+    )
+    config = _config(email=email, **given)
     subscriber = subscriptions.add(_runtime(), config)
     console.print(
         f"Subscribed {subscriber.email} to {', '.join(subscriber.countries)} ({subscriber.mode})."
@@ -119,19 +123,18 @@ def update(
     """Change a subscriber's watch list, filters or delivery mode."""
     from flows import subscriptions
 
-    values = {
-        "countries": _split(countries) or None,
-        "mode": mode,
-        "name": name,
-        "digest_hour": digest_hour,
-        "timezone": timezone,
-        "source_kinds": source_kind,
-        "source_ids": source,
-        "min_salience": min_salience,
-        "keywords": keyword,
-        "active": active,
-    }
-    changes = {k: v for k, v in values.items() if v is not None}
+    changes = _given(
+        countries=_split(countries) or None,
+        mode=mode,
+        name=name,
+        digest_hour=digest_hour,
+        timezone=timezone,
+        source_kinds=source_kind,
+        source_ids=source,
+        min_salience=min_salience,
+        keywords=keyword,
+        active=active,
+    )
     if not changes:
         raise NewsdeskError("nothing to change: give at least one option")
     subscriber = subscriptions.update(_runtime(), email, changes)

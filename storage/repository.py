@@ -409,15 +409,6 @@ def country_counts(session: Session, item_ids: Collection[int]) -> list[tuple[st
     return [(country, count) for country, count in session.execute(query)]
 
 
-def status_counts(session: Session, item_ids: Collection[int]) -> dict[str, int]:
-    if not item_ids:
-        return {}
-    query = (
-        select(Item.status, func.count()).where(Item.id.in_(list(item_ids))).group_by(Item.status)
-    )
-    return {status: count for status, count in session.execute(query)}
-
-
 def source_health(session: Session) -> list[tuple[Source, FeedState | None, datetime | None]]:
     """Every enabled source with its fetch state and when it last brought a new item."""
     latest = dict(
