@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email.message import Message
 
@@ -62,18 +62,32 @@ def build_client(http: HttpSettings) -> httpx.AsyncClient:
     )
 
 
-class HostLimiter:
-    """At most ``per_host`` requests in flight to any one host."""
+# A slot on a host shared with other processes (the flows pass Prefect's global limits).
+HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
-    def __init__(self, per_host: int) -> None:
+
+class HostLimiter:
+    """At most ``per_host`` requests in flight to any one host from this process.
+
+    With a ``shared`` gate, each request also holds one of the host's slots across every
+    process, so two runs on two machines never hammer one ministry at once.
+    """
+
+    def __init__(self, per_host: int, shared: HostGate | None = None) -> None:
         self._semaphores: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_host)
         )
+        self._shared = shared
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        async with self._semaphores[host_of(url)]:
-            yield
+        host = host_of(url)
+        async with self._semaphores[host]:
+            if self._shared is None:
+                yield
+            else:
+                async with self._shared(host):
+                    yield
 
 
 async def fetch(

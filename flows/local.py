@@ -72,15 +72,15 @@ async def run_cycle_async(
     async with build_client(rt.settings.http) as client:
         observer.stage("poll", len(feeds))
         polls = await _poll_all(rt, client, limiter, feeds, observer)
-        sources = await asyncio.to_thread(steps.sources_with_work, rt, only) if process else []
-        observer.stage("process", len(sources))
+        work = await asyncio.to_thread(steps.sources_with_work, rt, only) if process else []
+        observer.stage("process", len(work))
 
         async def process_one(source_id: str) -> steps.ProcessOutcome:
             outcome = await steps.process_source(rt, source_id, client=client, limiter=limiter)
             observer.advance("process")
             return outcome
 
-        processes = await asyncio.gather(*(process_one(source_id) for source_id in sources))
+        processes = await asyncio.gather(*(process_one(w.source_id) for w in work))
     alerts = await asyncio.to_thread(run_alerts, rt) if process else None
     return await asyncio.to_thread(
         build_report,

@@ -11,6 +11,8 @@ from prefect.tasks import Task
 
 from config.errors import SoftFetchError
 from flows import artifacts, steps
+from flows.host_limits import host_limiter
+from flows.labels import source_tags
 from flows.runtime import get_runtime
 from storage.records import FeedToPoll
 
@@ -28,7 +30,8 @@ def _soft_failure(_task: Task[..., object], _run: TaskRun, state: State[object])
     retry_condition_fn=_soft_failure,
 )
 def poll_source(feed: FeedToPoll) -> steps.PollOutcome:
-    return steps.poll_feed_blocking(get_runtime(), feed)
+    rt = get_runtime()
+    return steps.poll_feed_blocking(rt, feed, host_limiter(rt))
 
 
 def _run_name() -> str:
@@ -53,8 +56,7 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
     )
     futures = []
     for feed in feeds:
-        # Tags let an operator filter the UI by publisher kind, source and country.
-        with tags(feed.kind or "source", f"source:{feed.source_id}", f"from:{feed.country}"):
+        with tags(*source_tags(feed.source_id, feed.kind, feed.country)):
             futures.append((feed, task_with_retries.submit(feed)))
     outcomes: list[steps.PollOutcome] = []
     for feed, future in futures:

@@ -37,6 +37,7 @@ from storage.records import (
     FeedToPoll,
     NewItem,
     ProcessedItem,
+    SourceWork,
 )
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,14 @@ def due_feeds(
 # --- poll -----------------------------------------------------------------------------------
 
 
-def poll_feed_blocking(rt: Runtime, feed: FeedToPoll) -> PollOutcome:
+def poll_feed_blocking(
+    rt: Runtime, feed: FeedToPoll, limiter: HostLimiter | None = None
+) -> PollOutcome:
     """Read a source (raising FetchError for the caller's retry policy) and store it."""
 
     async def run() -> SourceRead:
-        async with build_client(rt.settings.http) as client:
+        host_slots = limiter or HostLimiter(rt.settings.http.per_host_limit)
+        async with build_client(rt.settings.http) as client, host_slots.slot(feed.feed_url):
             return await read_source(client, rt.settings.http, feed)
 
     started = perf_counter()
@@ -196,11 +200,11 @@ def record_feed_failure(rt: Runtime, feed: FeedToPoll, error: Exception) -> Poll
 # --- process --------------------------------------------------------------------------------
 
 
-def sources_with_work(rt: Runtime, only: Collection[str] | None = None) -> list[str]:
+def sources_with_work(rt: Runtime, only: Collection[str] | None = None) -> list[SourceWork]:
     """Sources with claimable items (among ``only``, when given)."""
     with rt.sessions() as session:
         found = repo.sources_with_work(session, rt.now(), rt.settings.process.max_attempts)
-    return [source_id for source_id in found if only is None or source_id in only]
+    return [work for work in found if only is None or work.source_id in only]
 
 
 def claim_items(rt: Runtime, source_id: str | None = None) -> list[ClaimedItem]:
@@ -242,8 +246,10 @@ async def process_source(
     )
 
 
-def process_source_blocking(rt: Runtime, source_id: str) -> ProcessOutcome:
-    return asyncio.run(process_source(rt, source_id))
+def process_source_blocking(
+    rt: Runtime, source_id: str, limiter: HostLimiter | None = None
+) -> ProcessOutcome:
+    return asyncio.run(process_source(rt, source_id, limiter=limiter))
 
 
 async def _process_items(

@@ -24,6 +24,16 @@ class FeedToPoll:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceWork:
+    """A source with items waiting to be processed, labelled like FeedToPoll."""
+
+    source_id: str
+    pending: int
+    kind: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class NewItem:
     """A feed entry ready to be stored as a pending item."""
 

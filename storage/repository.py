@@ -14,7 +14,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from config.sources import SourceConfig
 from storage.models import FeedState, Item, Mention, Source
-from storage.records import ClaimedItem, FeedToPoll, ItemView, NewItem, ProcessedItem
+from storage.records import (
+    ClaimedItem,
+    FeedToPoll,
+    ItemView,
+    NewItem,
+    ProcessedItem,
+    SourceWork,
+)
 
 
 def sync_sources(session: Session, catalogue: Sequence[SourceConfig]) -> tuple[int, int, int]:
@@ -217,14 +224,19 @@ def _claimable(now: datetime, max_attempts: int) -> ColumnElement[bool]:
     )
 
 
-def sources_with_work(session: Session, now: datetime, max_attempts: int) -> list[str]:
+def sources_with_work(session: Session, now: datetime, max_attempts: int) -> list[SourceWork]:
+    """Sources with claimable items, and how many each has waiting."""
     query = (
-        select(Item.source_id)
+        select(Item.source_id, func.count(Item.id), Source.kind, Source.country)
+        .join(Source, Source.id == Item.source_id)
         .where(_claimable(now, max_attempts))
-        .distinct()
+        .group_by(Item.source_id, Source.kind, Source.country)
         .order_by(Item.source_id)
     )
-    return list(session.scalars(query))
+    return [
+        SourceWork(source_id, pending, kind, country)
+        for source_id, pending, kind, country in session.execute(query)
+    ]
 
 
 def claim_items(

@@ -72,8 +72,8 @@ def alert_runtime(
 def processed_without_alerts(rt: Runtime) -> None:
     """Poll and process the feeds, stopping before the alert stage."""
     run_cycle(rt, process=False)
-    for source_id in steps.sources_with_work(rt):
-        asyncio.run(steps.process_source(rt, source_id))
+    for work in steps.sources_with_work(rt):
+        asyncio.run(steps.process_source(rt, work.source_id))
 
 
 def claimed_by_a_worker(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -92,4 +93,57 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
     assert "| gone | 1 |" in health
     assert "Kenya (KE)" in str(keyed["latest-items"][-1].data)
     assert float(str(keyed["process-progress"][-1].data)) == 100.0
-    assert {"fetch good", "fetch down", "extract items from good"} <= names
+    assert {"fetch good", "fetch down", "extract 1 item from good"} <= names
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs()
+        host = urlsplit(server.url("")).netloc
+        host_limit = client.read_global_concurrency_limit_by_name(f"host:{host}")
+    tagged = {run.name: set(run.tags) for run in runs}
+    assert {"news", "source:good", "from:GB"} <= tagged["extract 1 item from good"]
+    # Every request held a slot of its host's limit, created with the per-host setting.
+    assert host_limit.limit == 2
+    assert host_limit.active_slots == 0
+
+
+def test_host_gate_holds_requests_to_the_global_limit(prefect_harness: None) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from config.errors import FetchTimeout
+    from flows.host_limits import PrefectHostGate
+
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="host:tuned.test", limit=3)
+        )
+
+    async def peak_in_flight(gate: PrefectHostGate, host: str, holders: int) -> int:
+        in_flight = peak = 0
+
+        async def hold() -> None:
+            nonlocal in_flight, peak
+            async with gate(host):
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.2)
+                in_flight -= 1
+
+        await asyncio.gather(*(hold() for _ in range(holders)))
+        return peak
+
+    gate = PrefectHostGate(slots=1, wait_seconds=60)
+    assert asyncio.run(peak_in_flight(gate, "one.test", 3)) == 1
+    # A limit an operator tuned is used as it is, never reset to the setting.
+    assert asyncio.run(peak_in_flight(gate, "tuned.test", 4)) == 3
+
+    async def second_waits_too_long() -> None:
+        patient = PrefectHostGate(slots=1, wait_seconds=60)
+        hasty = PrefectHostGate(slots=1, wait_seconds=0.5)
+        async with patient("busy.test"), hasty("busy.test"):
+            pass
+
+    with pytest.raises(FetchTimeout, match=r"no free slot on busy.test within 0.5 s"):
+        asyncio.run(second_waits_too_long())

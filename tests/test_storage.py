@@ -13,7 +13,14 @@ from config.sources import SourceConfig
 from storage import repository as repo
 from storage.db import open_database, schema_is_current, session_factory
 from storage.models import FeedState, Item, Source
-from storage.records import ClaimedItem, CountryRow, FeedToPoll, NewItem, ProcessedItem
+from storage.records import (
+    ClaimedItem,
+    CountryRow,
+    FeedToPoll,
+    NewItem,
+    ProcessedItem,
+    SourceWork,
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -101,6 +108,22 @@ def test_insert_returns_only_new_ids_and_ignores_known_urls(
         owners = {url: sid for url, sid in session.execute(select(Item.url, Item.source_id))}
     # The item stays with the source that found it first.
     assert owners == {"https://x.org/1": "a", "https://x.org/2": "a", "https://x.org/3": "b"}
+
+
+def test_sources_with_work_counts_what_each_source_has_waiting(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        repo.insert_new_items(session, "a", [entry(f"https://x.org/{n}") for n in range(3)], NOW)
+        repo.insert_new_items(session, "b", [entry("https://y.org/1")], NOW)
+    with sessions.begin() as session:
+        repo.claim_items(
+            session, NOW, lease=timedelta(minutes=15), limit=1, max_attempts=3, source_id="a"
+        )
+    with sessions() as session:
+        work = repo.sources_with_work(session, NOW, max_attempts=3)
+    # One of a's three is leased now; the labels come from the catalogue.
+    assert work == [SourceWork("a", 2, "news", "FR"), SourceWork("b", 1, "news", "FR")]
 
 
 def test_claim_leases_items_and_a_second_claim_gets_none(
