@@ -14,6 +14,7 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,6 +34,8 @@ class HttpSettings(BaseModel):
     read_timeout: PositiveFloat = 20.0
     # Whole-request ceiling: a server that trickles bytes cannot hold a worker forever.
     total_deadline: PositiveFloat = 45.0
+    # Whole-source ceiling: a feed, or a sitemap with its children, or a listing's pages.
+    source_deadline: PositiveFloat = 300.0
     max_feed_bytes: PositiveInt = 10 * 1024 * 1024
     max_page_bytes: PositiveInt = 5 * 1024 * 1024
     # An HTTP proxy for every request (the demo routes its sample origin through one).
@@ -69,8 +72,19 @@ class ProcessSettings(BaseModel):
     # Off: extract in a thread instead (no start-up cost, but a hung page hangs its thread).
     isolate_extraction: bool = True
     snippet_chars: PositiveInt = 240
-    # The Prefect task processing one source's batch is stopped after this long.
-    task_timeout_seconds: PositiveInt = 1800
+    # One source's batch stops after this long; its unfinished items wait for their lease to
+    # expire and are taken again, so the lease must outlast the batch.
+    source_deadline: PositiveFloat = 600.0
+
+    @model_validator(mode="after")
+    def _lease_outlasts_batch(self) -> ProcessSettings:
+        if self.source_deadline >= self.claim_lease_seconds:
+            raise ValueError(
+                f"source_deadline ({self.source_deadline:g} s) must be shorter than "
+                f"claim_lease_seconds ({self.claim_lease_seconds} s), or a slow batch would "
+                "lose its items to another worker while still working on them"
+            )
+        return self
 
 
 class SmtpSettings(BaseModel):

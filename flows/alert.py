@@ -6,28 +6,29 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import alerting
+from flows.labels import run_name
 from flows.runtime import get_runtime
 
 # No task retries: the outbox retries deliveries itself with backoff, and a retried task
 # must never resend what it already handed to SMTP.
 
 
-@task(name="match-items", cache_policy=NO_CACHE)
+@task(name="match-items", task_run_name="match new items", cache_policy=NO_CACHE)
 def match_items() -> alerting.AlertOutcome:
     return alerting.match_new_items(get_runtime())
 
 
-@task(name="send-immediate", cache_policy=NO_CACHE)
+@task(name="send-immediate", task_run_name="send immediate alerts", cache_policy=NO_CACHE)
 def send_immediate() -> alerting.AlertOutcome:
     return alerting.send_immediate(get_runtime())
 
 
-@task(name="send-digests", cache_policy=NO_CACHE)
+@task(name="send-digests", task_run_name="send due digests", cache_policy=NO_CACHE)
 def send_digests() -> alerting.AlertOutcome:
     return alerting.send_digests(get_runtime())
 
 
-@flow(name="alert", log_prints=False)
+@flow(name="alert", flow_run_name=run_name("alert"), log_prints=False)
 def alert(include_digests: bool = True) -> alerting.AlertOutcome:
     """Queue deliveries for new matches, send immediate alerts (and digests that are due)."""
     logger = get_run_logger()
@@ -47,7 +48,7 @@ def alert(include_digests: bool = True) -> alerting.AlertOutcome:
     return outcome
 
 
-@flow(name="digest", log_prints=False)
+@flow(name="digest", flow_run_name=run_name("digest"), log_prints=False)
 def digest() -> alerting.AlertOutcome:
     """Send each subscriber whose local digest hour has come their daily digest."""
     outcome = send_digests()

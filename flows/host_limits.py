@@ -8,14 +8,15 @@ operator can lower or raise one host's limit on the UI's Concurrency page; it is
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.asyncio import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectNotFound
 
 from config.errors import FetchTimeout, SoftFetchError
 from extractors.http import HostLimiter
@@ -29,21 +30,27 @@ def limit_name(host: str) -> str:
     return f"host:{host}"
 
 
-async def ensure_limit(name: str, slots: int) -> None:
-    """Create the limit unless it exists; an existing one keeps what an operator set."""
+def ensure_limit(name: str, slots: int) -> None:
+    """Create the limit unless it exists; an existing one keeps what an operator set.
+
+    Blocking, under a lock: the first requests to a new host come from many threads at once,
+    and one creation per process is enough.
+    """
     with _known_lock:
         if name in _known:
             return
-    async with get_client() as client:
-        try:
-            await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            # Another worker may create it meanwhile; theirs is as good as ours.
-            with suppress(ObjectAlreadyExists):
-                await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=slots)
-                )
-    with _known_lock:
+        with get_client(sync_client=True) as client:
+            try:
+                client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                try:
+                    client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=name, limit=slots)
+                    )
+                except Exception:
+                    # Another worker created it meanwhile (the server then answers 409, or
+                    # 500 when it stores on PostgreSQL); if it still does not exist, raise.
+                    client.read_global_concurrency_limit_by_name(name)
         _known.add(name)
 
 
@@ -60,7 +67,7 @@ class PrefectHostGate:
         async with AsyncExitStack() as stack:
             # Only the acquisition is translated; whatever the request raises passes as is.
             try:
-                await ensure_limit(name, self.slots)
+                await asyncio.to_thread(ensure_limit, name, self.slots)
                 await stack.enter_async_context(
                     concurrency(
                         name,

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def run_name(stage: str) -> Callable[[], str]:
+    """A flow-run namer: ``poll 2026-11-28 10:05`` (UTC), so runs sort and read by time."""
+
+    def name() -> str:
+        return f"{stage} {datetime.now(UTC):%Y-%m-%d %H:%M}"
+
+    return name
+
 
 def source_tags(source_id: str, kind: str, country: str) -> tuple[str, ...]:
     """Tags to filter the UI by publisher kind, source and country of origin."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
@@ -12,7 +10,7 @@ from prefect.tasks import Task
 from config.errors import SoftFetchError
 from flows import artifacts, steps
 from flows.host_limits import host_limiter
-from flows.labels import source_tags
+from flows.labels import run_name, source_tags
 from flows.runtime import get_runtime
 from storage.records import FeedToPoll
 
@@ -34,11 +32,7 @@ def poll_source(feed: FeedToPoll) -> steps.PollOutcome:
     return steps.poll_feed_blocking(rt, feed, host_limiter(rt))
 
 
-def _run_name() -> str:
-    return f"poll {datetime.now(UTC):%Y-%m-%d %H:%M}"
-
-
-@flow(name="poll", flow_run_name=_run_name, log_prints=False)
+@flow(name="poll", flow_run_name=run_name("poll"), log_prints=False)
 def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.PollOutcome]:
     """Sync the catalogue and poll every due feed (or only ``sources``)."""
     logger = get_run_logger()
@@ -47,12 +41,10 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
     logger.info("catalogue: %d added, %d updated, %d disabled", added, updated, disabled)
     feeds = steps.due_feeds(rt, sources, force=force)
     delays = rt.settings.http.retry_delays
+    # No Prefect timeout: it cannot interrupt a task in a thread. Each request has its own
+    # deadline (http.total_deadline) and each whole read another (http.source_deadline).
     task_with_retries = poll_source.with_options(
-        retries=len(delays),
-        retry_delay_seconds=list(delays),
-        # Each try already has its own total deadline per request; this bounds a whole read
-        # (a sitemap's children, a listing's pages) so one source never holds the run.
-        timeout_seconds=rt.settings.http.total_deadline * 12,
+        retries=len(delays), retry_delay_seconds=list(delays)
     )
     futures = []
     for feed in feeds:

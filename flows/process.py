@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 from prefect import flow, get_run_logger, tags, task
@@ -11,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import artifacts, steps
 from flows.host_limits import host_limiter
-from flows.labels import count, source_tags
+from flows.labels import count, run_name, source_tags
 from flows.runtime import get_runtime
 
 
@@ -29,11 +28,7 @@ def _log_outcome(outcome: steps.ProcessOutcome) -> None:
     log(line, outcome.source_id, len(outcome.done), len(outcome.from_summary), len(outcome.failed))
 
 
-def _run_name() -> str:
-    return f"process {datetime.now(UTC):%Y-%m-%d %H:%M}"
-
-
-@flow(name="process", flow_run_name=_run_name, log_prints=False)
+@flow(name="process", flow_run_name=run_name("process"), log_prints=False)
 def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     """Process every claimable item (of ``sources`` if given), one task per source."""
     logger = get_run_logger()
@@ -44,11 +39,9 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     for source in work:
         # What this task will claim, unless another worker gets there first.
         items = count(min(source.pending, batch), "item")
-        task = process_source.with_options(
-            task_run_name=f"extract {items} from {source.source_id}",
-            # A stuck source must not hold the run forever: its items are leased, retried later.
-            timeout_seconds=rt.settings.process.task_timeout_seconds,
-        )
+        # No Prefect timeout: it cannot interrupt a task in a thread; the step's own
+        # deadline (process.source_deadline) does.
+        task = process_source.with_options(task_run_name=f"extract {items} from {source.source_id}")
         with tags(*source_tags(source.source_id, source.kind, source.country)):
             futures.append(task.submit(source.source_id))
     # Moves as sources finish, so a long run shows how far it got.
@@ -59,7 +52,7 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     for n, (source, future) in enumerate(zip(work, futures, strict=True), 1):
         try:
             outcome = future.result()
-        except Exception as exc:  # a timed-out source; its leased items are retried later
+        except Exception as exc:  # e.g. the database went away; its leased items wait
             stopped += 1
             logger.warning("%s stopped: %s", source.source_id, exc or type(exc).__name__)
         else:

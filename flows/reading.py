@@ -7,11 +7,12 @@ pure parsers in extractors/.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
 
-from config.errors import FeedParseError, FetchError
+from config.errors import FeedParseError, FetchError, FetchTimeout
 from config.settings import HttpSettings
 from extractors.feeds import FeedEntry, parse_feed
 from extractors.http import FetchResult, fetch
@@ -37,7 +38,19 @@ class SourceRead:
 async def read_source(
     client: httpx.AsyncClient, http: HttpSettings, feed: FeedToPoll
 ) -> SourceRead:
-    """Fetch and parse a source; raises FetchError (network) or FeedParseError (content)."""
+    """Fetch and parse a source; raises FetchError (network) or FeedParseError (content).
+
+    The whole read ends after ``http.source_deadline``, however many pages it takes.
+    """
+    try:
+        async with asyncio.timeout(http.source_deadline):
+            return await _read(client, http, feed)
+    except TimeoutError as exc:
+        reason = f"reading the source took over {http.source_deadline:g} s"
+        raise FetchTimeout(feed.feed_url, reason) from exc
+
+
+async def _read(client: httpx.AsyncClient, http: HttpSettings, feed: FeedToPoll) -> SourceRead:
     first = await _get(
         client,
         http,

@@ -10,13 +10,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.alert import alert
+from flows.labels import run_name
 from flows.poll import poll
 from flows.process import process
 from flows.report import CycleReport, build_report, markdown
 from flows.runtime import get_runtime
 
 
-@flow(name="run")
+@flow(name="run", flow_run_name=run_name("cycle"))
 def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     """One full cycle: sync the catalogue, poll due feeds, process pending items."""
     started = time.perf_counter()

@@ -233,11 +233,20 @@ async def process_source(
         return ProcessOutcome(source_id)
     limiter = limiter or HostLimiter(rt.settings.http.per_host_limit)
     counters = _Counters()
-    if client is None:
-        async with build_client(rt.settings.http) as own_client:
-            await _process_items(rt, own_client, limiter, items, counters)
-    else:
-        await _process_items(rt, client, limiter, items, counters)
+    deadline = rt.settings.process.source_deadline
+    try:
+        async with asyncio.timeout(deadline):
+            if client is None:
+                async with build_client(rt.settings.http) as own_client:
+                    await _process_items(rt, own_client, limiter, items, counters)
+            else:
+                await _process_items(rt, client, limiter, items, counters)
+    except TimeoutError:
+        # What is stored stays stored; the rest keep their lease and are taken again later.
+        finished = set(counters.done) | {item_id for item_id, _ in counters.failed}
+        reason = f"batch stopped after {deadline:g} s; retried when its lease expires"
+        counters.failed.extend((i.id, reason) for i in items if i.id not in finished)
+        log.warning("source %s: %s", source_id, reason)
     return ProcessOutcome(
         source_id,
         done=tuple(counters.done),

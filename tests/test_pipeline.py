@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from config.settings import HttpSettings, ProcessSettings
@@ -422,3 +424,50 @@ def test_mention_kinds_setting_drops_cities(server: TestServer, make_runtime: Bu
         assert item.text is not None
         assert "Karachi" in item.text
         assert item.mentions == []
+
+
+def test_a_batch_past_its_deadline_keeps_what_it_stored_and_leaves_the_rest_leased(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    server.write("quick.html", page("Quick", "Chile and Peru signed a fisheries accord."))
+    stuck = page("Stuck", "Bolivia and Paraguay met.").encode()
+    server.scripted["/stuck.html"] = Scripted(body=stuck, delay=3.0)
+    feed = server.write(
+        "feed.xml",
+        rss(("Quick", "{base}/quick.html", "Chile."), ("Stuck", "{base}/stuck.html", "Bolivia.")),
+    )
+    rt = make_runtime({"wire": feed}, **quick(source_deadline=1.0))
+
+    report = run_cycle(rt)
+
+    with rt.sessions() as session:
+        items = {item.title: item for item in session.scalars(select(Item))}
+    assert items["Quick"].status == "done"
+    assert items["Stuck"].text is None
+    assert items["Stuck"].claimed_until is not None
+    assert items["Stuck"].claimed_until > rt.now()  # taken again once the lease expires
+    assert report.item_failures == [
+        (items["Stuck"].id, "batch stopped after 1 s; retried when its lease expires")
+    ]
+
+
+def test_a_source_read_past_its_deadline_is_a_soft_failure(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    slow = rss(("Talks", "{base}/a.html", "Chad.")).replace("{base}", server.url("").rstrip("/"))
+    server.scripted["/slow.xml"] = Scripted(
+        body=slow.encode(), headers={"Content-Type": "application/rss+xml"}, delay=3.0
+    )
+    http = HttpSettings(retry_delays=[], total_deadline=5, source_deadline=0.5)
+    rt = make_runtime({"slow": server.url("slow.xml")}, http=http)
+
+    report = run_cycle(rt)
+
+    assert [(p.status, p.problem) for p in report.polls] == [
+        ("failed", "reading the source took over 0.5 s")
+    ]
+
+
+def test_the_claim_lease_must_outlast_a_batch() -> None:
+    with pytest.raises(ValidationError, match="must be shorter than claim_lease_seconds"):
+        ProcessSettings(source_deadline=900, claim_lease_seconds=600)

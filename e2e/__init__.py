@@ -1,0 +1,1 @@
+"""End-to-end checks that start real services: a Prefect server, workers, PostgreSQL."""
