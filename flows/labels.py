@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from prefect.runtime import flow_run
+
 
 def run_name(stage: str) -> Callable[[], str]:
-    """A flow-run namer: ``poll 2026-11-28 10:05`` (UTC), so runs sort and read by time."""
+    """A flow-run namer: ``poll 2026-11-28 10:05`` (UTC), so runs sort and read by time.
+
+    The time is the run's scheduled start: a run due at 10:05 that starts a moment early
+    is still the 10:05 run.
+    """
 
     def name() -> str:
-        return f"{stage} {datetime.now(UTC):%Y-%m-%d %H:%M}"
+        when: datetime = flow_run.scheduled_start_time
+        return f"{stage} {when.astimezone(UTC):%Y-%m-%d %H:%M}"
 
     return name
 

@@ -7,15 +7,21 @@ overlapped by the next; stopping the process leaves the schedules active.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Interval
 
 from config.settings import Settings, load_settings
 from flows.alert import alert, digest
 from flows.poll import poll
 from flows.process import process
+
+# Schedules count from midnight, so runs fall on round times (poll at 10:00, 10:05...) and
+# keep them across restarts, instead of counting from whenever the service started.
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
@@ -37,7 +43,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
     for flow, name, minutes, parameters, description in plan:
         deployment = flow.to_deployment(
             name=name,
-            interval=minutes * 60,
+            schedule=Interval(minutes * 60, anchor_date=ANCHOR),
             parameters=parameters,
             tags=["newsdesk"],
             description=description,

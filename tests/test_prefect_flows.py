@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -96,9 +97,18 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
     assert {"fetch good", "fetch down", "extract 1 item from good"} <= names
 
     with get_client(sync_client=True) as client:
+        flow_runs = client.read_flow_runs()
         runs = client.read_task_runs()
         host = urlsplit(server.url("")).netloc
         host_limit = client.read_global_concurrency_limit_by_name(f"host:{host}")
+    # Named by stage and scheduled minute, so the runs list reads like a log.
+    stamped = re.compile(r"(cycle|poll|process|alert) \d{4}-\d\d-\d\d \d\d:\d\d")
+    assert {r.name.split()[0] for r in flow_runs if stamped.fullmatch(r.name)} == {
+        "cycle",
+        "poll",
+        "process",
+        "alert",
+    }
     tagged = {run.name: set(run.tags) for run in runs}
     assert {"news", "source:good", "from:GB"} <= tagged["extract 1 item from good"]
     # Every request held a slot of its host's limit, created with the per-host setting.

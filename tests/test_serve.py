@@ -24,4 +24,7 @@ def test_four_stages_with_intervals_from_settings_and_no_overlap() -> None:
         "newsdesk-digest": [1800.0],
     }
     assert all(d.concurrency_limit == 1 for d in built.values())
+    # Anchored at midnight: every run falls on a round time whenever the service started.
+    anchors = {s.schedule.anchor_date for d in built.values() for s in d.schedules}  # type: ignore[union-attr]
+    assert {(a.hour, a.minute, a.second) for a in anchors} == {(0, 0, 0)}
     assert built["newsdesk-alert"].parameters == {"include_digests": False}
