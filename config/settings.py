@@ -41,6 +41,9 @@ class HttpSettings(BaseModel):
     # An HTTP proxy for every request (the demo routes its sample origin through one).
     proxy: str | None = None
     per_host_limit: PositiveInt = 2
+    # Under Prefect, also hold the host's slot in a global concurrency limit on the Prefect
+    # server, so runs on other processes and machines share the same per-host budget.
+    global_host_limits: bool = True
     max_concurrency: PositiveInt = 16
     # Delays (seconds) between in-run retries of a feed fetch that failed softly.
     retry_delays: list[float] = Field(default_factory=lambda: [2.0, 10.0])

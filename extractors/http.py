@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email.message import Message
+from typing import Protocol
 
 import httpx
 
@@ -62,8 +63,12 @@ def build_client(http: HttpSettings) -> httpx.AsyncClient:
     )
 
 
-# A slot on a host shared with other processes (the flows pass Prefect's global limits).
-HostGate = Callable[[str], AbstractAsyncContextManager[None]]
+class HostGate(Protocol):
+    """A slot on a host shared with other processes (the flows pass Prefect's limits)."""
+
+    def __call__(self, host: str) -> AbstractAsyncContextManager[None]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class HostLimiter:
@@ -78,6 +83,14 @@ class HostLimiter:
             lambda: asyncio.Semaphore(per_host)
         )
         self._shared = shared
+
+    async def __aenter__(self) -> HostLimiter:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """Let the shared gate close what it holds open (an API connection)."""
+        if self._shared is not None:
+            await self._shared.aclose()
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:

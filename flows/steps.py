@@ -109,7 +109,11 @@ def poll_feed_blocking(
 
     async def run() -> SourceRead:
         host_slots = limiter or HostLimiter(rt.settings.http.per_host_limit)
-        async with build_client(rt.settings.http) as client, host_slots.slot(feed.feed_url):
+        async with (
+            build_client(rt.settings.http) as client,
+            host_slots,
+            host_slots.slot(feed.feed_url),
+        ):
             return await read_source(client, rt.settings.http, feed)
 
     started = perf_counter()
@@ -258,7 +262,12 @@ async def process_source(
 def process_source_blocking(
     rt: Runtime, source_id: str, limiter: HostLimiter | None = None
 ) -> ProcessOutcome:
-    return asyncio.run(process_source(rt, source_id, limiter=limiter))
+    async def run() -> ProcessOutcome:
+        host_slots = limiter or HostLimiter(rt.settings.http.per_host_limit)
+        async with host_slots:
+            return await process_source(rt, source_id, limiter=host_slots)
+
+    return asyncio.run(run())
 
 
 async def _process_items(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -121,39 +122,60 @@ def test_host_gate_holds_requests_to_the_global_limit(prefect_harness: None) -> 
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
 
     from config.errors import FetchTimeout
     from flows.host_limits import PrefectHostGate
 
     with get_client(sync_client=True) as client:
         client.create_global_concurrency_limit(
-            GlobalConcurrencyLimitCreate(name="host:tuned.test", limit=3)
+            GlobalConcurrencyLimitCreate(name="host:tuned.test", limit=1)
         )
 
-    async def peak_in_flight(gate: PrefectHostGate, host: str, holders: int) -> int:
+    async def peak_in_flight(gate: PrefectHostGate, host: str, holders: int, room: int) -> int:
+        """Holders stay inside until ``room`` of them are (or 10 s pass), then leave."""
         in_flight = peak = 0
+        full = asyncio.Event()
 
         async def hold() -> None:
             nonlocal in_flight, peak
             async with gate(host):
                 in_flight += 1
                 peak = max(peak, in_flight)
-                await asyncio.sleep(0.2)
+                if in_flight >= room:
+                    full.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(full.wait(), 10)
+                await asyncio.sleep(0.3)
                 in_flight -= 1
 
         await asyncio.gather(*(hold() for _ in range(holders)))
+        await gate.aclose()
         return peak
 
-    gate = PrefectHostGate(slots=1, wait_seconds=60)
-    assert asyncio.run(peak_in_flight(gate, "one.test", 3)) == 1
-    # A limit an operator tuned is used as it is, never reset to the setting.
-    assert asyncio.run(peak_in_flight(gate, "tuned.test", 4)) == 3
+    # Two slots: two requests in flight together, never a third.
+    assert asyncio.run(peak_in_flight(PrefectHostGate(2, 60), "two.test", 5, room=2)) == 2
+    # An operator lowered this host's limit to one in the UI: it holds across the process's
+    # own two slots, and it is never reset to the setting.
+    assert asyncio.run(peak_in_flight(PrefectHostGate(2, 60), "tuned.test", 3, room=1)) == 1
+    # Turned off (NEWSDESK_HTTP__GLOBAL_HOST_LIMITS=false): only the process's own share.
+    local_only = PrefectHostGate(2, 60, across_processes=False)
+    assert asyncio.run(peak_in_flight(local_only, "local.test", 3, room=2)) == 2
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name("host:tuned.test").limit == 1
+        assert client.read_global_concurrency_limit_by_name("host:two.test").active_slots == 0
+        with pytest.raises(ObjectNotFound):
+            client.read_global_concurrency_limit_by_name("host:local.test")
 
     async def second_waits_too_long() -> None:
         patient = PrefectHostGate(slots=1, wait_seconds=60)
         hasty = PrefectHostGate(slots=1, wait_seconds=0.5)
-        async with patient("busy.test"), hasty("busy.test"):
-            pass
+        try:
+            async with patient("busy.test"), hasty("busy.test"):
+                pass
+        finally:
+            await patient.aclose()
+            await hasty.aclose()
 
     with pytest.raises(FetchTimeout, match=r"no free slot on busy.test within 0.5 s"):
         asyncio.run(second_waits_too_long())

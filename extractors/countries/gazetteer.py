@@ -16,6 +16,7 @@ few candidates ("oman" in "woman" is never reported). Aliases in scripts written
 import functools
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -205,9 +206,21 @@ def _i18n_demonyms() -> Iterator[tuple[str, Entry]]:
                 yield str(form), Entry(str(form), str(code), "demonym", str(language))
 
 
-@functools.cache
+_build_lock = threading.Lock()
+
+
 def load_gazetteer() -> Gazetteer:
-    """The gazetteer, built from config/gazetteer/ on first use (about half a second)."""
+    """The gazetteer, built from config/gazetteer/ on first use (about half a second).
+
+    Built once per process: the tasks of a Prefect run ask for it from several threads at
+    the same moment, and each would otherwise build its own copy, holding the GIL seconds.
+    """
+    with _build_lock:
+        return _build_gazetteer()
+
+
+@functools.cache
+def _build_gazetteer() -> Gazetteer:
     rules = _read("case_rules.yaml")
     case_sensitive = {normalise(t) for t in rules.get("case_sensitive", [])}
     given_names = {normalise(t) for t in rules.get("given_names", [])}
