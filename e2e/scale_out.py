@@ -4,7 +4,8 @@
 
 1. Creates two fresh PostgreSQL databases: newsdesk's, and the Prefect server's own.
 2. Serves the bundled samples (as ``newsdesk demo`` does) and an SMTP sink, in this process.
-3. Starts ``prefect server start`` on a free port, creates the ``newsdesk`` process work pool
+3. Starts ``newsdesk server`` on a free port (and checks its UI answers), creates the
+   ``newsdesk`` process work pool
    and registers prefect.yaml's deployments with ``prefect deploy --all``. The server's
    scheduler is off, so only the runs triggered here happen and the figures are exact.
 4. Starts two ``prefect worker start --pool newsdesk --limit 1``: each takes one run at a time.
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import yaml
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -190,7 +192,6 @@ def scenario(checks: Checks, newsdesk_db: str, prefect_db: str, scratch: Path, l
             "PREFECT_API_URL": api,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
-            "PREFECT_UI_ENABLED": "false",
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "NEWSDESK_HOME": str(ROOT),
             "NEWSDESK_DATABASE_URL": newsdesk_db,
@@ -208,19 +209,26 @@ def scenario(checks: Checks, newsdesk_db: str, prefect_db: str, scratch: Path, l
         os.environ.update(env)  # this process talks to the same server and database
         services: list[Service] = []
         try:
-            step(f"Prefect server on 127.0.0.1:{port}, its database on PostgreSQL")
+            step(f"newsdesk server on 127.0.0.1:{port}, its database on PostgreSQL")
             server_env = {
                 **env,
                 "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
                 # Only the runs triggered below: scheduled runs would blur the figures.
                 "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
             }
-            argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+            server_env.pop("PREFECT_UI_ENABLED", None)  # as in an operator's shell
+            argv = [sys.executable, "-m", "flows", "server", "--host", "127.0.0.1"]
             server = Service("prefect-server", [*argv, "--port", str(port)], server_env, logs, ROOT)
             services.append(server)
             clock = time.monotonic()
             server.wait_for_http(f"{api}/health", timeout=180)
             print(f"  up in {time.monotonic() - clock:.0f} s")
+            ui = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            checks.check(
+                ui.status_code == 200 and "text/html" in ui.headers.get("content-type", ""),
+                "the UI is served",
+                f"HTTP {ui.status_code}",
+            )
 
             step("work pool and deployments (prefect deploy --all)")
             prefect_cli(env, "work-pool", "create", "newsdesk", "--type", "process")

@@ -22,7 +22,7 @@ from config.settings import CONFIG_DIR, Settings, load_settings
 from extractors.countries.names import country_name
 from flows.cli_alerts import alerts_app, subscribers_app
 from flows.console import ProgressObserver, print_items, print_report
-from flows.prefect_env import prefect_server_configured
+from flows.prefect_env import prefect_server_configured, server_environment
 from flows.report import CycleReport
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def server(
     """
     import subprocess
 
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = server_environment()
     console.print(
         f"Prefect UI at http://{host}:{port}; in another shell: "
         f"export PREFECT_API_URL=http://{host}:{port}/api && newsdesk serve"

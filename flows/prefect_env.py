@@ -15,10 +15,27 @@ _OFFLINE_DEFAULTS = {
 }
 
 
+_applied: set[str] = set()
+
+
 def apply_offline_defaults() -> None:
     """Keep Prefect from phoning home and give its temporary server time to start."""
     for key, value in _OFFLINE_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+        if key not in os.environ:
+            os.environ[key] = value
+            _applied.add(key)
+
+
+def server_environment() -> dict[str, str]:
+    """The environment for a long-lived ``prefect server``: offline, with its UI.
+
+    The UI is off only for the temporary servers of one-off runs (our default above); an
+    operator who turned it off themselves keeps it off.
+    """
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    if "PREFECT_UI_ENABLED" in _applied:
+        del env["PREFECT_UI_ENABLED"]
+    return env
 
 
 def prefect_server_configured() -> bool:

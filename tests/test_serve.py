@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from config.settings import ScheduleSettings, load_settings
 
 
@@ -28,3 +32,22 @@ def test_four_stages_with_intervals_from_settings_and_no_overlap() -> None:
     anchors = {s.schedule.anchor_date for d in built.values() for s in d.schedules}  # type: ignore[union-attr]
     assert {(a.hour, a.minute, a.second) for a in anchors} == {(0, 0, 0)}
     assert built["newsdesk-alert"].parameters == {"include_digests": False}
+
+
+def test_the_server_keeps_its_ui_unless_the_operator_turned_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows import prefect_env
+
+    monkeypatch.delenv("PREFECT_UI_ENABLED", raising=False)
+    monkeypatch.setattr(prefect_env, "_applied", set())
+    prefect_env.apply_offline_defaults()
+    # Off for the temporary servers of one-off runs, on for `newsdesk server`.
+    assert os.environ["PREFECT_UI_ENABLED"] == "false"
+    assert "PREFECT_UI_ENABLED" not in prefect_env.server_environment()
+    assert prefect_env.server_environment()["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+
+    monkeypatch.setenv("PREFECT_UI_ENABLED", "false")
+    monkeypatch.setattr(prefect_env, "_applied", set())
+    prefect_env.apply_offline_defaults()
+    assert prefect_env.server_environment()["PREFECT_UI_ENABLED"] == "false"
