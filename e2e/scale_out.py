@@ -5,12 +5,15 @@
 1. Creates two fresh PostgreSQL databases: newsdesk's, and the Prefect server's own.
 2. Serves the bundled samples (as ``newsdesk demo`` does) and an SMTP sink, in this process.
 3. Starts ``newsdesk server`` on a free port (and checks its UI answers), creates the
-   ``newsdesk`` process work pool
-   and registers prefect.yaml's deployments with ``prefect deploy --all``. The server's
-   scheduler is off, so only the runs triggered here happen and the figures are exact.
-4. Starts two ``prefect worker start --pool newsdesk --limit 1``: each takes one run at a time.
-5. Triggers two full cycles (``run/newsdesk-run``) at once, so the two workers poll, process
-   and alert concurrently against one database; then one run of each scheduled deployment.
+   ``newsdesk`` process work pool and registers prefect.yaml's deployments with
+   ``prefect deploy --all``. The server's scheduler is off, so only the runs triggered here
+   happen and the figures are exact.
+4. Starts two ``prefect worker start --pool newsdesk --limit 1``: each takes one run at a
+   time, and each reaches the samples through its own proxy, so the check sees who fetched
+   what.
+5. Triggers a poll; then two full cycles (``run/newsdesk-run``) at once, which with two items
+   per source and run must share the backlog between the workers; then one run of each
+   scheduled deployment, which must find nothing new.
 6. Checks that every sample item is stored and processed exactly once, that no email goes
    out twice, and that the runs, task runs, artifacts and per-host limits are in Prefect.
 7. Stops the workers and the server and checks that nothing is left running.
