@@ -300,6 +300,7 @@ def run_stage(
 
 def check_deployments(checks: Checks) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 
     with get_client(sync_client=True) as client:
         found = {}
@@ -313,11 +314,14 @@ def check_deployments(checks: Checks) -> None:
         intervals = [getattr(s.schedule, "interval", None) for s in schedules]
         anchors = [getattr(s.schedule, "anchor_date", None) for s in schedules]
         limit = registered.global_concurrency_limit if registered else None
+        options = registered.concurrency_options if registered else None
         checks.check(
             [i.total_seconds() for i in intervals if i is not None] == [seconds]
             and all(a is not None and (a.minute, a.second) == (0, 0) for a in anchors)
             and limit is not None
-            and limit.limit == 1,
+            and limit.limit == 1
+            and options is not None
+            and options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW,
             f"{name} every {seconds} s on round times, one run at a time",
         )
 

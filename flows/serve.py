@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import Flow, serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Interval
 
@@ -47,7 +48,11 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             parameters=parameters,
             tags=["newsdesk"],
             description=description,
-            concurrency_limit=1,
+            # One run at a time; a run due while the last is still going is cancelled, not
+            # queued, so a slow stage never leaves a backlog of runs behind it.
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            ),
         )
         assert isinstance(deployment, RunnerDeployment)  # the sync call returns it directly
         built.append(deployment)

@@ -10,7 +10,11 @@ from config.settings import ScheduleSettings, load_settings
 
 
 def test_four_stages_with_intervals_from_settings_and_no_overlap() -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
     from flows.serve import deployments
+
+    CANCEL_NEW = ConcurrencyLimitStrategy.CANCEL_NEW  # noqa: N806
 
     settings = load_settings(schedule=ScheduleSettings(poll_minutes=7, digest_minutes=30))
 
@@ -28,6 +32,9 @@ def test_four_stages_with_intervals_from_settings_and_no_overlap() -> None:
         "newsdesk-digest": [1800.0],
     }
     assert all(d.concurrency_limit == 1 for d in built.values())
+    # A run due while the last is still going is cancelled rather than queued behind it.
+    options = [d.concurrency_options for d in built.values()]
+    assert [o.collision_strategy if o else None for o in options] == [CANCEL_NEW] * 4
     # Anchored at midnight: every run falls on a round time whenever the service started.
     anchors = {s.schedule.anchor_date for d in built.values() for s in d.schedules}  # type: ignore[union-attr]
     assert {(a.hour, a.minute, a.second) for a in anchors} == {(0, 0, 0)}
