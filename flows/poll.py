@@ -5,9 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
+from prefect.context import TaskRunContext
+from prefect.states import Failed
 from prefect.tasks import Task
 
-from config.errors import SoftFetchError
+from config.errors import FeedParseError, FetchError, SoftFetchError
 from flows import artifacts, steps
 from flows.host_limits import host_limiter
 from flows.labels import run_name, source_tags
@@ -27,9 +29,23 @@ def _soft_failure(_task: Task[..., object], _run: TaskRun, state: State[object])
     cache_policy=NO_CACHE,
     retry_condition_fn=_soft_failure,
 )
-def poll_source(feed: FeedToPoll) -> steps.PollOutcome:
+def poll_source(feed: FeedToPoll) -> steps.PollOutcome | State[steps.PollOutcome]:
     rt = get_runtime()
-    return steps.poll_feed_blocking(rt, feed, host_limiter(rt))
+    try:
+        return steps.poll_feed_blocking(rt, feed, host_limiter(rt))
+    except (FetchError, FeedParseError) as exc:
+        if isinstance(exc, SoftFetchError) and _retries_left():
+            raise  # Prefect retries it after a delay, with one line in the log
+        outcome = steps.record_feed_failure(rt, feed, exc)
+        # Failed in the UI with the reason, and no traceback: the fault is the source's.
+        return Failed(message=f"{feed.source_id}: {outcome.problem}", data=outcome)
+
+
+def _retries_left() -> bool:
+    context = TaskRunContext.get()
+    if context is None:
+        return False
+    return context.task_run.run_count <= context.task.retries
 
 
 @flow(name="poll", flow_run_name=run_name("poll"), log_prints=False)
@@ -52,10 +68,12 @@ def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.Po
             futures.append((feed, task_with_retries.submit(feed)))
     outcomes: list[steps.PollOutcome] = []
     for feed, future in futures:
-        try:
-            outcomes.append(future.result())
-        except Exception as exc:  # recorded against the feed; the other feeds go on
-            outcomes.append(steps.record_feed_failure(rt, feed, exc))
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, steps.PollOutcome):  # fetched, or failed and recorded
+            outcomes.append(result)
+        else:  # the task itself crashed: record it against the feed; the others go on
+            error = result if isinstance(result, Exception) else RuntimeError(str(result))
+            outcomes.append(steps.record_feed_failure(rt, feed, error))
     for outcome in outcomes:
         if outcome.status == "failed":
             logger.warning("%s failed: %s", outcome.source_id, outcome.problem)

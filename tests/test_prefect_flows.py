@@ -38,6 +38,7 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.logging.handlers import APILogHandler
 
     from flows.run import run
 
@@ -97,9 +98,11 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
     assert float(str(keyed["process-progress"][-1].data)) == 100.0
     assert {"fetch good", "fetch down", "extract 1 item from good"} <= names
 
+    APILogHandler().flush()  # logs reach the API in batches
     with get_client(sync_client=True) as client:
         flow_runs = client.read_flow_runs()
         runs = client.read_task_runs()
+        logs = [log.message for log in client.read_logs(limit=200)]
         host = urlsplit(server.url("")).netloc
         host_limit = client.read_global_concurrency_limit_by_name(f"host:{host}")
     # Named by stage and scheduled minute, so the runs list reads like a log.
@@ -111,6 +114,14 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
         "alert",
     }
     tagged = {run.name: set(run.tags) for run in runs}
+    # A failing source is a red task with its reason, and a line in the log, not a traceback.
+    states = {run.name: run.state for run in runs}
+    gone = states["fetch gone"]
+    assert gone is not None and gone.is_failed()
+    assert gone.message is not None and "HTTP 404" in gone.message
+    assert any("Retry 1/2 will start" in line for line in logs)
+    assert any("down failed: " in line for line in logs)
+    assert not [line for line in logs if "Traceback" in line]
     assert {"news", "source:good", "from:GB"} <= tagged["extract 1 item from good"]
     # Every request held a slot of its host's limit, created with the per-host setting.
     assert host_limit.limit == 2
