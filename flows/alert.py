@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import alerting
 from flows.labels import run_name
 from flows.runtime import get_runtime
+from flows.stage import stage
 
 # No task retries: the outbox retries deliveries itself with backoff, and a retried task
 # must never resend what it already handed to SMTP.
@@ -29,6 +30,7 @@ def send_digests() -> alerting.AlertOutcome:
 
 
 @flow(name="alert", flow_run_name=run_name("alert"), log_prints=False)
+@stage
 def alert(include_digests: bool = True) -> alerting.AlertOutcome:
     """Queue deliveries for new matches, send immediate alerts (and digests that are due)."""
     logger = get_run_logger()
@@ -49,6 +51,7 @@ def alert(include_digests: bool = True) -> alerting.AlertOutcome:
 
 
 @flow(name="digest", flow_run_name=run_name("digest"), log_prints=False)
+@stage
 def digest() -> alerting.AlertOutcome:
     """Send each subscriber whose local digest hour has come their daily digest."""
     outcome = send_digests()

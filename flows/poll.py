@@ -14,6 +14,7 @@ from flows import artifacts, steps
 from flows.host_limits import host_limiter
 from flows.labels import run_name, source_tags
 from flows.runtime import get_runtime
+from flows.stage import stage
 from storage.records import FeedToPoll
 
 
@@ -49,6 +50,7 @@ def _retries_left() -> bool:
 
 
 @flow(name="poll", flow_run_name=run_name("poll"), log_prints=False)
+@stage
 def poll(sources: list[str] | None = None, force: bool = False) -> list[steps.PollOutcome]:
     """Sync the catalogue and poll every due feed (or only ``sources``)."""
     logger = get_run_logger()

@@ -12,6 +12,7 @@ from flows import artifacts, steps
 from flows.host_limits import host_limiter
 from flows.labels import count, run_name, source_tags
 from flows.runtime import get_runtime
+from flows.stage import stage
 
 
 @task(name="process-source", task_run_name="extract items from {source_id}", cache_policy=NO_CACHE)
@@ -29,6 +30,7 @@ def _log_outcome(outcome: steps.ProcessOutcome) -> None:
 
 
 @flow(name="process", flow_run_name=run_name("process"), log_prints=False)
+@stage
 def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     """Process every claimable item (of ``sources`` if given), one task per source."""
     logger = get_run_logger()

@@ -15,9 +15,11 @@ from flows.poll import poll
 from flows.process import process
 from flows.report import CycleReport, build_report, markdown
 from flows.runtime import get_runtime
+from flows.stage import stage
 
 
 @flow(name="run", flow_run_name=run_name("cycle"))
+@stage
 def run(sources: list[str] | None = None, force: bool = False) -> CycleReport:
     """One full cycle: sync the catalogue, poll due feeds, process pending items."""
     started = time.perf_counter()

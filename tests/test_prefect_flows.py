@@ -190,3 +190,38 @@ def test_host_gate_holds_requests_to_the_global_limit(prefect_harness: None) -> 
 
     with pytest.raises(FetchTimeout, match=r"no free slot on busy.test within 0.5 s"):
         asyncio.run(second_waits_too_long())
+
+
+def test_a_stage_that_cannot_run_fails_with_one_line_saying_why(
+    prefect_harness: None, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    from flows.poll import poll
+    from flows.run import run
+
+    broken = tmp_path / "sources.yaml"
+    broken.write_text("sources:\n  - id: x\n    name: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEWSDESK_SOURCES_PATH", str(broken))
+
+    state = poll(return_state=True)
+    cycle = run(return_state=True)
+
+    assert state.is_failed() and cycle.is_failed()
+    assert state.message is not None and "sources.yaml" in state.message
+    # The cycle names its failed stage's reason, not "a subflow failed".
+    assert cycle.message == state.message
+    APILogHandler().flush()
+    with get_client(sync_client=True) as client:
+        for failed in (state, cycle):
+            flow_run_id = failed.state_details.flow_run_id
+            assert flow_run_id is not None
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            lines = [log.message for log in logs]
+            assert any(line.startswith("stage failed: ") for line in lines)
+            assert not [line for line in lines if "Traceback" in line]
