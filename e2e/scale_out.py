@@ -64,6 +64,8 @@ KEYED_ARTIFACTS = (
     "latest-items",
     "process-progress",
     "newsdesk-cycle",
+    "alerts",
+    "digests",
 )
 RUN_TIMEOUT = 300.0
 

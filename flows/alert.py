@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import alerting
+from flows import alerting, artifacts
 from flows.labels import run_name
 from flows.runtime import get_runtime
 from flows.stage import stage
@@ -33,20 +33,12 @@ def send_digests() -> alerting.AlertOutcome:
 @stage
 def alert(include_digests: bool = True) -> alerting.AlertOutcome:
     """Queue deliveries for new matches, send immediate alerts (and digests that are due)."""
-    logger = get_run_logger()
     outcome = match_items()
     outcome.add(send_immediate())
     if include_digests:
         outcome.add(send_digests())
-    logger.info(
-        "alerts: %d queued, %d sent, %d digests, %d to retry, %d failed, %d unknown",
-        outcome.queued,
-        outcome.sent,
-        outcome.digests,
-        outcome.retrying,
-        outcome.failed,
-        outcome.unknown,
-    )
+    _log(outcome)
+    artifacts.publish_alerts(outcome, "alerts")
     return outcome
 
 
@@ -55,5 +47,23 @@ def alert(include_digests: bool = True) -> alerting.AlertOutcome:
 def digest() -> alerting.AlertOutcome:
     """Send each subscriber whose local digest hour has come their daily digest."""
     outcome = send_digests()
-    get_run_logger().info("digests: %d sent, %d failed", outcome.digests, outcome.failed)
+    _log(outcome)
+    artifacts.publish_alerts(outcome, "digests")
     return outcome
+
+
+def _log(outcome: alerting.AlertOutcome) -> None:
+    """One summary line; a warning when something needs a look."""
+    logger = get_run_logger()
+    if outcome.server_down:
+        logger.warning("the SMTP server could not be reached: deliveries wait for the next run")
+    trouble = outcome.failed or outcome.unknown or outcome.retrying
+    (logger.warning if trouble else logger.info)(
+        "alerts: %d queued, %d sent, %d digests, %d to retry, %d failed, %d unknown",
+        outcome.queued,
+        outcome.sent,
+        outcome.digests,
+        outcome.retrying,
+        outcome.failed,
+        outcome.unknown,
+    )

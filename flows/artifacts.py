@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from extractors.countries.names import country_name
+from flows.alerting import AlertOutcome
 from flows.runtime import Runtime
 from flows.steps import PollOutcome
 from storage import repository as repo
@@ -106,6 +107,35 @@ def new_items_markdown(items: Sequence[tuple[int, str | None, str, list[str]]]) 
             lines.append(f"- [{title.replace(']', ')')}]({url})")
         lines.append("")
     return "\n".join(lines)
+
+
+def alerts_markdown(outcome: AlertOutcome, stage: str) -> str:
+    """What an alert or digest run did, with the subjects it sent."""
+    lines = [f"# {stage}", ""]
+    if outcome.server_down:
+        lines += ["**The SMTP server could not be reached**: deliveries wait for the next run.", ""]
+    rows = [
+        ("items matched", outcome.matched_items),
+        ("deliveries queued", outcome.queued),
+        ("alerts sent", outcome.sent),
+        ("digests sent", outcome.digests),
+        ("moved to the digest (hourly cap)", outcome.to_digest),
+        ("to retry", outcome.retrying),
+        ("failed", outcome.failed),
+        ("unknown (check `newsdesk alerts list --status unknown`)", outcome.unknown),
+    ]
+    lines += ["| | |", "|---|---:|"] + [f"| {label} | {n} |" for label, n in rows]
+    if outcome.subjects:
+        lines += ["", "## Sent", ""] + [f"- {subject}" for subject in outcome.subjects[:50]]
+    return "\n".join(lines)
+
+
+def publish_alerts(outcome: AlertOutcome, stage: str) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        alerts_markdown(outcome, stage), key=stage, description=f"What this {stage} run sent"
+    )
 
 
 def publish_poll(rt: Runtime, polls: Sequence[PollOutcome]) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flows.artifacts import countries_markdown, health_markdown, new_items_markdown, sparkline
+from flows.alerting import AlertOutcome
+from flows.artifacts import (
+    alerts_markdown,
+    countries_markdown,
+    health_markdown,
+    new_items_markdown,
+    sparkline,
+)
 from storage.models import FeedState, Source
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -74,3 +81,19 @@ def test_new_items_are_grouped_by_country_with_links() -> None:
     assert text.index("### Syria (2)") < text.index("### Russia (1)")
     assert "- [Talks](https://x.org/2)" in text
     assert "- [https://x.org/1](https://x.org/1)" in text
+
+
+def test_alerts_say_what_was_sent_and_flag_an_unreachable_server() -> None:
+    quiet = alerts_markdown(AlertOutcome(), "alerts")
+    assert "| alerts sent | 0 |" in quiet
+    assert "SMTP" not in quiet
+
+    busy = AlertOutcome(
+        queued=3, sent=2, unknown=1, subjects=["[newsdesk] Syria: talks"], server_down=True
+    )
+    text = alerts_markdown(busy, "alerts")
+    assert "| alerts sent | 2 |" in text
+    assert "| deliveries queued | 3 |" in text
+    assert "`newsdesk alerts list --status unknown`) | 1 |" in text
+    assert "- [newsdesk] Syria: talks" in text
+    assert "could not be reached" in text

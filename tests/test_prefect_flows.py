@@ -87,6 +87,7 @@ def test_run_flow_polls_processes_retries_io_only_and_reports(
                 "source-health",
                 "latest-items",
                 "process-progress",
+                "alerts",
             )
         }
         names = {run.name for run in client.read_task_runs()}
