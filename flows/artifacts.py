@@ -130,11 +130,13 @@ def alerts_markdown(outcome: AlertOutcome, stage: str) -> str:
     return "\n".join(lines)
 
 
-def publish_alerts(outcome: AlertOutcome, stage: str) -> None:
+def publish_alerts(outcome: AlertOutcome, key: str) -> None:
+    """Keyed ``alerts`` or ``digests``: the last run's sends, replaced each run."""
     from prefect.artifacts import create_markdown_artifact
 
+    title = "Alerts" if key == "alerts" else "Digests"
     create_markdown_artifact(
-        alerts_markdown(outcome, stage), key=stage, description=f"What this {stage} run sent"
+        alerts_markdown(outcome, title), key=key, description=f"{title} sent by the last run"
     )
 
 
