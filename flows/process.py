@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from prefect import flow, get_run_logger, tags, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import artifacts, steps
 from flows.host_limits import host_limiter
 from flows.labels import count, run_name, source_tags
+from flows.progress import RunProgress
 from flows.runtime import get_runtime
 from flows.stage import stage
 
 
 @task(name="process-source", task_run_name="extract items from {source_id}", cache_policy=NO_CACHE)
-def process_source(source_id: str) -> steps.ProcessOutcome:
+def process_source(source_id: str, progress: RunProgress | None = None) -> steps.ProcessOutcome:
     # No task retries: each item's own failures are recorded and retried on a later run.
     rt = get_runtime()
-    return steps.process_source_blocking(rt, source_id, host_limiter(rt))
+    on_item = progress.advance if progress is not None else None
+    return steps.process_source_blocking(rt, source_id, host_limiter(rt), on_item=on_item)
 
 
 def _log_outcome(outcome: steps.ProcessOutcome) -> None:
@@ -37,6 +36,10 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
     rt = get_runtime()
     work = steps.sources_with_work(rt, sources)
     batch = rt.settings.process.batch_size
+    total = sum(min(source.pending, batch) for source in work)
+    # Moves as items are done, so a long run shows how far it got.
+    description = f"Items done, of {count(total, 'item')} from {count(len(work), 'source')}"
+    progress = RunProgress(total, description)
     futures = []
     for source in work:
         # What this task will claim, unless another worker gets there first.
@@ -45,13 +48,10 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
         # deadline (process.source_deadline) does.
         task = process_source.with_options(task_run_name=f"extract {items} from {source.source_id}")
         with tags(*source_tags(source.source_id, source.kind, source.country)):
-            futures.append(task.submit(source.source_id))
-    # Moves as sources finish, so a long run shows how far it got.
-    progress = create_progress_artifact(0.0, key="process-progress", description="Sources done")
-    assert isinstance(progress, UUID)  # the sync call path returns the id directly
+            futures.append(task.submit(source.source_id, progress))
     outcomes = []
     stopped = 0
-    for n, (source, future) in enumerate(zip(work, futures, strict=True), 1):
+    for source, future in zip(work, futures, strict=True):
         try:
             outcome = future.result()
         except Exception as exc:  # e.g. the database went away; its leased items wait
@@ -60,7 +60,7 @@ def process(sources: list[str] | None = None) -> list[steps.ProcessOutcome]:
         else:
             outcomes.append(outcome)
             _log_outcome(outcome)
-        update_progress_artifact(progress, 100.0 * n / len(futures))
+    progress.finish()
     done = sum(len(o.done) for o in outcomes)
     failed = sum(len(o.failed) for o in outcomes)
     message = "processed %d items from %d sources, %d failed, %d sources stopped"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
@@ -230,6 +230,7 @@ async def process_source(
     *,
     client: httpx.AsyncClient | None = None,
     limiter: HostLimiter | None = None,
+    on_item: Callable[[], None] | None = None,
 ) -> ProcessOutcome:
     """Claim a source's pending items, fetch and analyse them concurrently, store each."""
     items = claim_items(rt, source_id)
@@ -242,9 +243,9 @@ async def process_source(
         async with asyncio.timeout(deadline):
             if client is None:
                 async with build_client(rt.settings.http) as own_client:
-                    await _process_items(rt, own_client, limiter, items, counters)
+                    await _process_items(rt, own_client, limiter, items, counters, on_item)
             else:
-                await _process_items(rt, client, limiter, items, counters)
+                await _process_items(rt, client, limiter, items, counters, on_item)
     except TimeoutError:
         # What is stored stays stored; the rest keep their lease and are taken again later.
         finished = set(counters.done) | {item_id for item_id, _ in counters.failed}
@@ -260,12 +261,16 @@ async def process_source(
 
 
 def process_source_blocking(
-    rt: Runtime, source_id: str, limiter: HostLimiter | None = None
+    rt: Runtime,
+    source_id: str,
+    limiter: HostLimiter | None = None,
+    *,
+    on_item: Callable[[], None] | None = None,
 ) -> ProcessOutcome:
     async def run() -> ProcessOutcome:
         host_slots = limiter or HostLimiter(rt.settings.http.per_host_limit)
         async with host_slots:
-            return await process_source(rt, source_id, limiter=host_slots)
+            return await process_source(rt, source_id, limiter=host_slots, on_item=on_item)
 
     return asyncio.run(run())
 
@@ -276,6 +281,7 @@ async def _process_items(
     limiter: HostLimiter,
     items: Sequence[ClaimedItem],
     counters: _Counters,
+    on_item: Callable[[], None] | None = None,
 ) -> None:
     async def one(item: ClaimedItem) -> None:
         try:
@@ -284,6 +290,8 @@ async def _process_items(
             log.exception("item %s crashed", item.id)
             result = _ItemResult(item, error=f"{type(exc).__name__}: {exc}")
         await asyncio.to_thread(_store_result, rt, result, counters)
+        if on_item is not None:  # a progress report may call an API: not on the loop
+            await asyncio.to_thread(on_item)
 
     await asyncio.gather(*(one(item) for item in items))
 

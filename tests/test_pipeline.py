@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from config.settings import HttpSettings, ProcessSettings
+from flows import steps
 from flows.local import run_cycle
 from flows.runtime import Runtime
 from storage.models import FeedState, Item, Mention
@@ -471,3 +472,22 @@ def test_a_source_read_past_its_deadline_is_a_soft_failure(
 def test_the_claim_lease_must_outlast_a_batch() -> None:
     with pytest.raises(ValidationError, match="must be shorter than claim_lease_seconds"):
         ProcessSettings(source_deadline=900, claim_lease_seconds=600)
+
+
+def test_each_processed_item_is_reported_as_it_is_done(
+    server: TestServer, make_runtime: BuildRuntime
+) -> None:
+    server.write("a.html", page("A", "Chile and Peru met."))
+    server.scripted["/gone.html"] = Scripted(status=404)
+    feed = server.write(
+        "feed.xml", rss(("A", "{base}/a.html", "Chile."), ("B", "{base}/gone.html", "Peru."))
+    )
+    rt = make_runtime({"wire": feed}, **quick())
+    run_cycle(rt, process=False)
+    reported: list[int] = []
+
+    outcome = steps.process_source_blocking(rt, "wire", on_item=lambda: reported.append(1))
+
+    # The page and the summary fallback alike: every item counts once.
+    assert len(outcome.done) == 2
+    assert len(reported) == 2
