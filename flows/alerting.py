@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
+from sqlalchemy.orm import Session
+
 from alerts.match import hits_for, matches
 from alerts.records import AlertItem, CountryHit, RenderedEmail, Rule
 from alerts.render import render_digest, render_immediate
@@ -157,9 +159,11 @@ def send_immediate(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> A
         claimed = outbox.claim_deliveries(
             session, now, channel="immediate", lease=lease, limit=settings.batch_size
         )
-    if not claimed:
+        # In the claim's own transaction: every immediate delivery left claimed is within its
+        # subscriber's cap, which is what lets another worker count it as good as sent.
+        to_send = _apply_hourly_cap(rt, session, claimed, outcome)
+    if not to_send:
         return outcome
-    to_send = _apply_hourly_cap(rt, claimed, outcome)
     with rt.sessions() as session:
         subscribers = {s.id: to_rule(s) for s in outbox.list_subscribers(session)}
         loaded = outbox.load_for_render(session, [d.item_id for d in to_send])
@@ -280,27 +284,35 @@ def run_alerts(rt: Runtime, sender_factory: SenderFactory = SmtpSender) -> Alert
 
 
 def _apply_hourly_cap(
-    rt: Runtime, claimed: Sequence[ClaimedDelivery], outcome: AlertOutcome
+    rt: Runtime, session: Session, claimed: Sequence[ClaimedDelivery], outcome: AlertOutcome
 ) -> list[ClaimedDelivery]:
-    """Keep each subscriber within the cap; the rest waits for their next digest."""
+    """Keep each subscriber within the cap; the rest waits for their next digest.
+
+    Runs in the transaction that claimed ``claimed``. The subscribers stay locked until it
+    commits, so two workers work out one subscriber's budget one after the other, and each
+    counts what the other holds as sent.
+    """
+    if not claimed:
+        return []
     cap = rt.settings.alerts.hourly_cap
     now = rt.now()
     token = claimed[0].claim_token
-    with rt.sessions.begin() as session:
-        already = outbox.sent_since(
-            session, {d.subscriber_id for d in claimed}, now - timedelta(hours=1)
-        )
-        kept: list[ClaimedDelivery] = []
-        excess: list[int] = []
-        budget = {sid: cap - count for sid, count in already.items()}
-        for delivery in claimed:
-            left = budget.get(delivery.subscriber_id, cap)
-            if left > 0:
-                kept.append(delivery)
-                budget[delivery.subscriber_id] = left - 1
-            else:
-                excess.append(delivery.id)
-        outbox.move_to_digest(session, excess, token)
+    subscriber_ids = {d.subscriber_id for d in claimed}
+    outbox.lock_subscribers(session, subscriber_ids)
+    already = outbox.sent_since(
+        session, subscriber_ids, now - timedelta(hours=1), now=now, own_token=token
+    )
+    kept: list[ClaimedDelivery] = []
+    excess: list[int] = []
+    budget = {sid: cap - count for sid, count in already.items()}
+    for delivery in claimed:
+        left = budget.get(delivery.subscriber_id, cap)
+        if left > 0:
+            kept.append(delivery)
+            budget[delivery.subscriber_id] = left - 1
+        else:
+            excess.append(delivery.id)
+    outbox.move_to_digest(session, excess, token)
     outcome.to_digest += len(excess)
     return kept
 

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.claims import claimable_ids
 from storage.models import Delivery, Item, Mention, Source, Subscriber
 
 
@@ -194,11 +195,13 @@ def claim_deliveries(
     )
     if subscriber_id is not None:
         candidates = candidates.where(Delivery.subscriber_id == subscriber_id)
-    candidates = candidates.with_for_update(skip_locked=True)
+    ids = claimable_ids(session, candidates)
+    if isinstance(ids, list) and not ids:
+        return []
     token = uuid.uuid4().hex
     rows = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(Delivery.id.in_(ids), _claimable(now))
         .values(status="claimed", claimed_until=now + lease, claim_token=token)
         .returning(
             Delivery.id,
@@ -328,19 +331,48 @@ def move_to_digest(session: Session, ids: Collection[int], token: str) -> None:
     )
 
 
+def lock_subscribers(session: Session, subscriber_ids: Collection[int]) -> None:
+    """Hold these subscribers' rows until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway), so two workers work out their hourly budgets one after the
+    other. Locked in id order, so two workers never wait on each other in a circle."""
+    if subscriber_ids:
+        session.execute(
+            select(Subscriber.id)
+            .where(Subscriber.id.in_(list(subscriber_ids)))
+            .order_by(Subscriber.id)
+            .with_for_update()
+        )
+
+
 def sent_since(
-    session: Session, subscriber_ids: Collection[int], since: datetime
+    session: Session,
+    subscriber_ids: Collection[int],
+    since: datetime,
+    *,
+    now: datetime | None = None,
+    own_token: str | None = None,
 ) -> dict[int, int]:
-    """How many immediate emails each subscriber was sent since ``since``."""
+    """How many immediate emails each subscriber was sent since ``since``.
+
+    With ``now`` and ``own_token``, also those another worker holds under a live claim: it
+    kept them within the cap and is about to send them.
+    """
     if not subscriber_ids:
         return {}
+    counted = and_(Delivery.status.in_(["sent", "sending", "unknown"]), Delivery.sent_at >= since)
+    if now is not None and own_token is not None:
+        in_flight = and_(
+            Delivery.status == "claimed",
+            Delivery.claimed_until > now,
+            Delivery.claim_token != own_token,
+        )
+        counted = or_(counted, in_flight)
     query = (
         select(Delivery.subscriber_id, func.count())
         .where(
             Delivery.subscriber_id.in_(list(subscriber_ids)),
             Delivery.channel == "immediate",
-            Delivery.status.in_(["sent", "sending", "unknown"]),
-            Delivery.sent_at >= since,
+            counted,
         )
         .group_by(Delivery.subscriber_id)
     )

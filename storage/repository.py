@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from config.sources import SourceConfig
+from storage.claims import claimable_ids
 from storage.models import FeedState, Item, Mention, Source
 from storage.records import (
     ClaimedItem,
@@ -256,13 +257,13 @@ def claim_items(
     candidates = select(Item.id).where(_claimable(now, max_attempts)).order_by(Item.id).limit(limit)
     if source_id is not None:
         candidates = candidates.where(Item.source_id == source_id)
-    # One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): atomic on SQLite (one
-    # writer at a time) and on PostgreSQL (locked rows are skipped, not waited for).
-    candidates = candidates.with_for_update(skip_locked=True)
+    ids = claimable_ids(session, candidates)
+    if isinstance(ids, list) and not ids:
+        return []
     token = uuid.uuid4().hex
     claimed = session.execute(
         update(Item)
-        .where(Item.id.in_(candidates.scalar_subquery()), _claimable(now, max_attempts))
+        .where(Item.id.in_(ids), _claimable(now, max_attempts))
         .values(
             status="processing",
             claimed_until=now + lease,

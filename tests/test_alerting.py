@@ -312,6 +312,40 @@ def test_connection_lost_after_data_is_unknown_and_not_resent(
     assert len(sink.messages) == 1  # the server may well have delivered it: never a second
 
 
+def test_two_workers_share_one_hourly_cap(
+    server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
+) -> None:
+    feed = stories(server, *[(f"Story {n}", f"Chile signed accord number {n}.") for n in range(4)])
+    rt = alert_runtime(make_runtime, sink, {"wire": feed}, hourly_cap=2)
+    processed_without_alerts(rt)
+    subscribe(rt, "busy@example.org", ["CL"])
+    assert alerting.match_new_items(rt).queued == 4
+
+    def claim_two(outcome: alerting.AlertOutcome) -> list[outbox.ClaimedDelivery]:
+        """What send_immediate does first: claim, then keep what fits, in one transaction."""
+        with rt.sessions.begin() as session:
+            claimed = outbox.claim_deliveries(
+                session, NOON, channel="immediate", lease=timedelta(minutes=10), limit=2
+            )
+            return alerting._apply_hourly_cap(rt, session, claimed, outcome)
+
+    # Worker A claims two and keeps both (its whole budget); before it has sent them,
+    # worker B claims the other two: they must wait for the digest, not go out too.
+    kept_by_a = claim_two(alerting.AlertOutcome())
+    outcome_b = alerting.AlertOutcome()
+    kept_by_b = claim_two(outcome_b)
+
+    assert len(kept_by_a) == 2
+    assert kept_by_b == []
+    assert outcome_b.to_digest == 2
+    assert sorted(statuses(rt)) == [
+        ("digest", "pending"),
+        ("digest", "pending"),
+        ("immediate", "claimed"),
+        ("immediate", "claimed"),
+    ]
+
+
 def test_two_alert_workers_at_once_send_each_email_exactly_once(
     server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
 ) -> None:

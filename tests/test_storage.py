@@ -234,6 +234,20 @@ def test_poll_failures_back_off_exponentially_and_success_resets(
         ]
 
 
+def test_a_claim_takes_no_more_than_its_limit(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        repo.insert_new_items(session, "a", [entry(f"https://x.org/{n}") for n in range(5)], NOW)
+
+    def claim() -> int:
+        with sessions.begin() as session:
+            got = repo.claim_items(
+                session, NOW, lease=timedelta(minutes=15), limit=2, max_attempts=3
+            )
+        return len(got)
+
+    assert [claim(), claim(), claim(), claim()] == [2, 2, 1, 0]
+
+
 def test_concurrent_claims_take_disjoint_batches(sessions: sessionmaker[Session]) -> None:
     """Two workers claiming at the same moment never get the same item (SKIP LOCKED on PG)."""
     import threading
