@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
+            check_sqlite_version(sqlite3.sqlite_version_info)
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +43,20 @@ def make_engine(url: str) -> Engine:
         ) from exc
     except OSError as exc:
         raise StorageError(f"cannot create the database folder: {exc}") from exc
+
+
+# INSERT ... RETURNING and UPDATE ... RETURNING, which claims and inserts rely on.
+MIN_SQLITE = (3, 35)
+
+
+def check_sqlite_version(version: tuple[int, ...]) -> None:
+    if version < MIN_SQLITE:
+        have = ".".join(map(str, version))
+        need = ".".join(map(str, MIN_SQLITE))
+        raise StorageError(
+            f"SQLite {have} is too old: newsdesk needs {need} or newer (RETURNING); "
+            "use a newer Python build or PostgreSQL"
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

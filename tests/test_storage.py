@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.errors import StorageError
 from config.sources import SourceConfig
 from storage import repository as repo
-from storage.db import open_database, schema_is_current, session_factory
+from storage.db import check_sqlite_version, open_database, schema_is_current, session_factory
 from storage.models import FeedState, Item, Source
 from storage.records import (
     ClaimedItem,
@@ -314,3 +314,9 @@ def test_a_feed_of_thousands_of_entries_inserts_on_both_databases(
         assert len(repo.insert_new_items(session, "a", many, NOW)) == 6500
     with sessions.begin() as session:
         assert repo.insert_new_items(session, "a", many, NOW) == []
+
+
+def test_an_sqlite_without_returning_is_refused_with_a_clear_message() -> None:
+    check_sqlite_version((3, 35, 0))
+    with pytest.raises(StorageError, match=r"SQLite 3\.31\.1 is too old: newsdesk needs 3\.35"):
+        check_sqlite_version((3, 31, 1))
