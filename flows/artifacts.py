@@ -124,7 +124,7 @@ def alerts_markdown(outcome: AlertOutcome, stage: str) -> str:
         ("failed", outcome.failed),
         ("unknown (check `newsdesk alerts list --status unknown`)", outcome.unknown),
     ]
-    lines += ["| | |", "|---|---:|"] + [f"| {label} | {n} |" for label, n in rows]
+    lines += ["| | count |", "|---|---:|"] + [f"| {label} | {n} |" for label, n in rows]
     if outcome.subjects:
         lines += ["", "## Sent", ""] + [f"- {subject}" for subject in outcome.subjects[:50]]
     return "\n".join(lines)
