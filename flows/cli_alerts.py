@@ -294,3 +294,31 @@ def unsubscribe(
             raise NewsdeskError("no subscriber has that unsubscribe token")
         email = subscriber.email
     console.print(f"{email} will get no more alerts.")
+
+
+@alerts_app.command("unsubscribe-page")
+def unsubscribe_page(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port [default: the one in NEWSDESK_ALERTS__UNSUBSCRIBE_BASE_URL]."),
+    ] = None,
+) -> None:
+    """Serve the page the emails' unsubscribe links open (and mail clients' one-click POST).
+
+    Put it behind the public address that NEWSDESK_ALERTS__UNSUBSCRIBE_BASE_URL names.
+    """
+    from flows.unsubscribe_service import server
+
+    try:
+        page = server(_runtime(), host=host, port=port)
+    except OSError as exc:
+        where = f"{host}:{port}" if port is not None else host
+        raise NewsdeskError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+    console.print(f"Unsubscribe links answered at {page.address}{page.path}/TOKEN (Ctrl-C stops)")
+    try:
+        page.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        page.close()

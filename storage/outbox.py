@@ -56,6 +56,10 @@ def list_subscribers(session: Session, *, active_only: bool = False) -> list[Sub
     return list(session.scalars(query))
 
 
+def subscriber_by_token(session: Session, token: str) -> Subscriber | None:
+    return session.scalars(select(Subscriber).where(Subscriber.unsubscribe_token == token)).first()
+
+
 def unsubscribe(session: Session, token: str) -> Subscriber | None:
     """Deactivate the subscriber with this token (what the one-click link does)."""
     subscriber = session.scalars(
