@@ -312,6 +312,28 @@ def test_connection_lost_after_data_is_unknown_and_not_resent(
     assert len(sink.messages) == 1  # the server may well have delivered it: never a second
 
 
+def test_a_delivery_claim_takes_no_more_than_its_limit(
+    server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
+) -> None:
+    feed = stories(server, *[(f"Story {n}", f"Chile signed accord number {n}.") for n in range(4)])
+    rt = alert_runtime(make_runtime, sink, {"wire": feed})
+    processed_without_alerts(rt)
+    subscribe(rt, "desk@example.org", ["CL"])
+    assert alerting.match_new_items(rt).queued == 4
+
+    def claim() -> list[int]:
+        with rt.sessions.begin() as session:
+            got = outbox.claim_deliveries(
+                session, NOON, channel="immediate", lease=timedelta(minutes=10), limit=3
+            )
+        return [d.id for d in got]
+
+    first, second = claim(), claim()
+    # On PostgreSQL the locking sub-select once ran twice inside the UPDATE: 3 asked, 4 taken.
+    assert (len(first), len(second)) == (3, 1)
+    assert not set(first) & set(second)
+
+
 def test_two_workers_share_one_hourly_cap(
     server: TestServer, make_runtime: BuildRuntime, sink: SmtpSink, clock: Clock
 ) -> None:
