@@ -13,7 +13,6 @@ few candidates ("oman" in "woman" is never reported). Aliases in scripts written
 (Chinese, Japanese, Thai, Korean) are stored bare and may match inside a run of letters.
 """
 
-import functools
 import logging
 import re
 import threading
@@ -207,6 +206,7 @@ def _i18n_demonyms() -> Iterator[tuple[str, Entry]]:
 
 
 _build_lock = threading.Lock()
+_built: Gazetteer | None = None
 
 
 def load_gazetteer() -> Gazetteer:
@@ -214,12 +214,16 @@ def load_gazetteer() -> Gazetteer:
 
     Built once per process: the tasks of a Prefect run ask for it from several threads at
     the same moment, and each would otherwise build its own copy, holding the GIL seconds.
+    Once built, a call (one per detect()) is a plain read, no lock.
     """
-    with _build_lock:
-        return _build_gazetteer()
+    global _built
+    if _built is None:
+        with _build_lock:
+            if _built is None:
+                _built = _build_gazetteer()
+    return _built
 
 
-@functools.cache
 def _build_gazetteer() -> Gazetteer:
     rules = _read("case_rules.yaml")
     case_sensitive = {normalise(t) for t in rules.get("case_sensitive", [])}
