@@ -346,7 +346,7 @@ def check_items(checks: Checks, database: str, origins: dict[str, SampleServer])
         for item_id, country in session.execute(select(Mention.item_id, Mention.country)):
             countries.setdefault(item_id, []).append(country)
     engine.dispose()
-    slugs = Counter(urlsplit(i.url).path.rsplit("/", 1)[-1].removesuffix(".html") for i in items)
+    slugs = Counter(slug_of(item.url) for item in items)
     checks.check(
         set(slugs) == set(expected) and max(slugs.values()) == 1,
         f"each of the {len(expected)} sample items stored once",
@@ -359,9 +359,7 @@ def check_items(checks: Checks, database: str, origins: dict[str, SampleServer])
     # The pages themselves: each fetched once in all, by whichever worker processed it.
     pages = {urlsplit(item.url).path for item in items}
     by_worker = {
-        worker: Counter(
-            p for p in (urlsplit(path).path for path, _ in origin.requests) if p in pages
-        )
+        worker: Counter(path for path in served_paths(origin) if path in pages)
         for worker, origin in origins.items()
     }
     fetched = sum(by_worker.values(), Counter[str]())
@@ -369,13 +367,14 @@ def check_items(checks: Checks, database: str, origins: dict[str, SampleServer])
     checks.check(not twice, "every article page fetched exactly once", twice)
     shares = {worker: sum(counts.values()) for worker, counts in by_worker.items()}
     checks.check(all(shares.values()), "both workers processed items", shares)
-    wrong = {
-        slug: sorted(countries.get(item.id, []))
-        for item in items
-        if (slug := urlsplit(item.url).path.rsplit("/", 1)[-1].removesuffix(".html")) in expected
-        and sorted(countries.get(item.id, [])) != expected[slug]
-    }
+    found = {slug_of(item.url): sorted(countries.get(item.id, [])) for item in items}
+    wrong = {slug: got for slug, got in found.items() if slug in expected and got != expected[slug]}
     checks.check(not wrong, "every item has the countries its author listed", wrong)
+
+
+def slug_of(url: str) -> str:
+    """``.../press-briefing-2026-11-20.html`` -> the key of expected_countries.yaml."""
+    return urlsplit(url).path.rsplit("/", 1)[-1].removesuffix(".html")
 
 
 def served_paths(origin: SampleServer) -> list[str]:
