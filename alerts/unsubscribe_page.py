@@ -9,13 +9,10 @@ HTTP.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -54,42 +51,10 @@ def page(state: str, *, email: str = "", action: str = "") -> bytes:
     return html.encode("utf-8")
 
 
-class UnsubscribeServer:
-    """Serves ``<path>/<token>`` on ``host:port`` (port 0: a free one) in a thread."""
-
-    def __init__(self, actions: UnsubscribeActions, *, path: str, host: str, port: int) -> None:
-        self.path = "/" + path.strip("/")
-        handler = type("Handler", (_Handler,), {"actions": actions, "prefix": self.path})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def address(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def __enter__(self) -> Self:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
+def handler(actions: UnsubscribeActions, path: str) -> type[BaseHTTPRequestHandler]:
+    """The request handler answering ``<path>/<token>`` with these storage actions."""
+    prefix = "/" + path.strip("/")
+    return type("Handler", (_Handler,), {"actions": actions, "prefix": prefix})
 
 
 class _Handler(BaseHTTPRequestHandler):

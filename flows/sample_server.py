@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from email.utils import formatdate
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote, urlsplit
+
+from flows.local_server import LocalServer
 
 _TYPES = {
     ".xml": "application/xml; charset=utf-8",
@@ -21,7 +21,7 @@ _TYPES = {
 PLACEHOLDER = b"{{BASE_URL}}"
 
 
-class SampleServer:
+class SampleServer(LocalServer):
     """Serves ``root`` on 127.0.0.1 (a free port), writing ``base_url`` for ``{{BASE_URL}}``.
 
     Requests may name an absolute URL (the server then acts as the HTTP proxy for the sample
@@ -31,34 +31,12 @@ class SampleServer:
     def __init__(self, root: Path, base_url: str | None = None) -> None:
         self.root = root.resolve()
         self._base_url = base_url
-        handler = type("Handler", (_Handler,), {"server_root": self.root, "owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self.requests: list[tuple[str, int]] = []
-
-    @property
-    def address(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(type("Handler", (_Handler,), {"server_root": self.root, "owner": self}))
 
     @property
     def base_url(self) -> str:
         return self._base_url or self.address
-
-    def __enter__(self) -> SampleServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from alerts.unsubscribe_page import Subscription, UnsubscribeActions, UnsubscribeServer
+from alerts.unsubscribe_page import Subscription, UnsubscribeActions, handler
+from flows.local_server import LocalServer
 from flows.runtime import Runtime
 from storage import outbox
 
@@ -21,6 +22,12 @@ def actions(rt: Runtime) -> UnsubscribeActions:
             return Subscription(found.email, found.active) if found else None
 
     return UnsubscribeActions(look_up=look_up, unsubscribe=unsubscribe)
+
+
+class UnsubscribeServer(LocalServer):
+    def __init__(self, actions: UnsubscribeActions, *, path: str, host: str, port: int) -> None:
+        self.path = "/" + path.strip("/")
+        super().__init__(handler(actions, self.path), host=host, port=port)
 
 
 def server(rt: Runtime, *, host: str, port: int | None) -> UnsubscribeServer:

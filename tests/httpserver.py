@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from flows.local_server import LocalServer
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Seen:
     headers: dict[str, str]
 
 
-class TestServer:
+class TestServer(LocalServer):
     """Serves files written under ``root`` (with ETag/Last-Modified and 304s) and scripted paths."""
 
     __test__ = False  # not a test class, despite the name
@@ -38,14 +38,10 @@ class TestServer:
         self.root = root
         self.scripted: dict[str, Scripted] = {}
         self.seen: list[Seen] = []
-        handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(type("Handler", (_Handler,), {"owner": self}))
 
     def url(self, path: str) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/{path.lstrip('/')}"
+        return f"{self.address}/{path.lstrip('/')}"
 
     def write(self, path: str, content: str | bytes) -> str:
         """Write a file to serve; ``{base}`` in text is replaced by the server's address."""
@@ -58,19 +54,6 @@ class TestServer:
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if urlsplit(s.path).path == "/" + path.lstrip("/")]
-
-    def __enter__(self) -> TestServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):
