@@ -23,6 +23,17 @@ def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def run_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process: exit code and stderr as a user sees them."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def _subcommands(command: object) -> dict[str, object]:
     # Typer ships its own copy of click, so look for groups by shape, not by class.
     commands = getattr(command, "commands", None)
@@ -115,21 +126,7 @@ def test_detect_prints_mentions_as_json() -> None:
 
 
 def test_items_rejects_a_bad_since(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flows",
-            "--database",
-            f"sqlite:///{tmp_path}/x.db",
-            "items",
-            "--since",
-            "yesterday",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("--database", f"sqlite:///{tmp_path}/x.db", "items", "--since", "yesterday")
     assert result.returncode == 1
     assert "error: --since: 'yesterday' is not a duration" in result.stderr
     assert "Traceback" not in result.stderr
@@ -138,21 +135,8 @@ def test_items_rejects_a_bad_since(tmp_path: Path) -> None:
 def test_bad_catalogue_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
     catalogue = tmp_path / "sources.yaml"
     catalogue.write_text("sources:\n  - id: x\n    kind: radio\n", encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flows",
-            "--database",
-            f"sqlite:///{tmp_path}/x.db",
-            "--sources",
-            str(catalogue),
-            "sources",
-            "sync",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_cli(
+        "--database", f"sqlite:///{tmp_path}/x.db", "--sources", str(catalogue), "sources", "sync"
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -160,19 +144,11 @@ def test_bad_catalogue_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flows",
-            "--database",
-            "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2",
-            "sources",
-            "list",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_cli(
+        "--database",
+        "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2",
+        "sources",
+        "list",
     )
     assert result.returncode == 1
     assert "error: cannot reach the database" in result.stderr
@@ -180,12 +156,7 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_missing_detect_file_is_a_clear_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "flows", "detect", str(tmp_path / "nope.txt")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("detect", str(tmp_path / "nope.txt"))
     assert result.returncode == 1
     assert "error: cannot read" in result.stderr
 
@@ -200,12 +171,7 @@ def test_missing_detect_file_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_bad_database_settings_are_one_clear_line(tmp_path: Path, url: str, message: str) -> None:
     (tmp_path / "notdb.db").write_text("this is not a database", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "flows", "--database", url.format(tmp=tmp_path), "items"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("--database", url.format(tmp=tmp_path), "items")
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -280,12 +246,7 @@ def test_detect_batch_bad_line_is_one_clear_error(tmp_path: Path, line: str, mes
     source.write_text(f'{{"id": 1, "text": "Syria"}}\n{line}\n', encoding="utf-8")
     target = tmp_path / "out.jsonl"
     target.write_text("earlier results\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "flows", "detect", "--batch", str(source), "-o", str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("detect", "--batch", str(source), "-o", str(target))
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path}/{message}"
     assert "Traceback" not in result.stderr
@@ -311,13 +272,7 @@ def test_detect_country_option_restricts_the_output(tmp_path: Path) -> None:
 
 
 def test_detect_rejects_a_bad_country_code() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "flows", "detect", "-", "--country", "Syria"],
-        input="Syria",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("detect", "-", "--country", "Syria", input="Syria")
     assert result.returncode == 1
     assert "error: --country: 'Syria' is not a two-letter ISO 3166-1 code" in result.stderr
 
@@ -330,13 +285,7 @@ def test_detect_kind_filter_and_a_bad_kind() -> None:
     assert [(m["surface"], m["kind"]) for m in json.loads(output)["mentions"]] == [
         ("Aleppo", "city")
     ]
-    result = subprocess.run(
-        [sys.executable, "-m", "flows", "detect", "-", "--kind", "town"],
-        input="Syria",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("detect", "-", "--kind", "town", input="Syria")
     assert result.returncode == 1
     assert "error: --kind: 'town' is not one of name, demonym, capital, city" in result.stderr
 
@@ -416,20 +365,7 @@ def test_subscribers_add_list_update_preview_remove(tmp_path: Path) -> None:
 def test_bad_subscriber_input_is_one_clear_line(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flows",
-            "--database",
-            f"sqlite:///{tmp_path}/s.db",
-            "subscribers",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("--database", f"sqlite:///{tmp_path}/s.db", "subscribers", *args)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
